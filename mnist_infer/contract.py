@@ -1,0 +1,43 @@
+"""The one contract between `train/` (which writes the ONNX model) and `mnist_infer` (which runs it).
+
+Training imports these names when it exports; inference checks them when it loads. Changing the
+input framing or the output meaning requires bumping ``CONTRACT_VERSION``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Bumped whenever the meaning of the model's input or output changes.
+CONTRACT_VERSION: Final = 1
+
+#: Input tensor: float32 [N, 784], row-major 28x28, 0.0 = background, 1.0 = ink, MNIST framing
+#: (digit fitted into a 20x20 box keeping its aspect ratio, centre of mass at the image centre).
+INPUT_NAME: Final = "pixels"
+#: Output tensor: float32 [N, 10], softmax probabilities for digits 0-9 (each row sums to 1).
+OUTPUT_NAME: Final = "probabilities"
+
+IMAGE_SIDE: Final = 28
+NUM_PIXELS: Final = IMAGE_SIDE * IMAGE_SIDE
+NUM_CLASSES: Final = 10
+
+#: File name of the shipped model, both in ``models/`` and inside the package (``mnist_infer/model/``).
+MODEL_FILENAME: Final = "mnist-mlp.onnx"
+#: ``sha256sum``-style checksum file shipped next to the model.
+CHECKSUM_FILENAME: Final = MODEL_FILENAME + ".sha256"
+
+
+class MetadataKey:
+    """Keys of the ONNX ``metadata_props`` that training writes and inference reads (all strings)."""
+
+    CONTRACT_VERSION: Final = "contract_version"  # str(int), must equal CONTRACT_VERSION
+    TEST_ACCURACY: Final = "test_accuracy"  # e.g. "0.9921", MNIST test set, 10,000 images
+    VAL_ACCURACY: Final = "val_accuracy"  # accuracy on the held-out validation split
+    TEST_ECE: Final = "test_ece"  # expected calibration error, 15 bins, MNIST test set
+    TEMPERATURE: Final = "temperature"  # softmax temperature folded into the model ("1.0" = none)
+    RECIPE: Final = "recipe"  # recipe name, e.g. "best"
+    CONFIG: Final = "config"  # JSON of the full training config
+    DATASET_SHA256: Final = "dataset_sha256"  # JSON {file name: SHA-256 of decompressed bytes}
+    VERSIONS: Final = "versions"  # JSON {"torch": ..., "onnx": ..., "onnxruntime": ..., ...}
+    GIT_COMMIT: Final = "git_commit"  # commit of the training code, "unknown" outside git
+    CREATED: Final = "created"  # ISO 8601 UTC timestamp of the export
