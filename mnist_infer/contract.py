@@ -1,4 +1,4 @@
-"""The one contract between `train/` (which writes the ONNX model) and `mnist_infer` (which runs it).
+"""The one contract between `train/` (writes the ONNX model) and `mnist_infer` (runs it).
 
 Training imports these names when it exports; inference checks them when it loads. Changing the
 input framing or the output meaning requires bumping ``CONTRACT_VERSION``.
@@ -21,14 +21,14 @@ IMAGE_SIDE: Final = 28
 NUM_PIXELS: Final = IMAGE_SIDE * IMAGE_SIDE
 NUM_CLASSES: Final = 10
 
-#: File name of the shipped model, both in ``models/`` and inside the package (``mnist_infer/model/``).
+#: File name of the shipped model, in ``models/`` and inside the package (``mnist_infer/model/``).
 MODEL_FILENAME: Final = "mnist-mlp.onnx"
 #: ``sha256sum``-style checksum file shipped next to the model.
 CHECKSUM_FILENAME: Final = MODEL_FILENAME + ".sha256"
 
 
 class MetadataKey:
-    """Keys of the ONNX ``metadata_props`` that training writes and inference reads (all strings)."""
+    """Keys of the ONNX ``metadata_props`` that training writes and inference reads (strings)."""
 
     CONTRACT_VERSION: Final = "contract_version"  # str(int), must equal CONTRACT_VERSION
     TEST_ACCURACY: Final = "test_accuracy"  # e.g. "0.9921", MNIST test set, 10,000 images
