@@ -1,0 +1,212 @@
+"""Decode what users hand us (a path, raw bytes, a PIL image) into a grey PIL image, safely.
+
+The result is mode ``"L"`` (grey) or ``"LA"`` (grey + alpha, kept so that preprocessing can
+composite a digit drawn on a transparent canvas). Along the way:
+
+* EXIF orientation is applied, so a phone photo is upright.
+* Animated and multi-frame files (GIF, APNG, WebP, TIFF) use their **first frame**.
+* Images over ``MAX_PIXELS`` (a decompression-bomb guard) are refused before they are decoded.
+* 16-bit grey is scaled to 8 bit (not clipped); 32-bit integer and float images are scaled from
+  their range; CMYK, palette (with transparency -> alpha), 1-bit, RGB(A) are converted.
+* Every failure is an ``InvalidImageError`` whose message starts with the input's name.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Final, TypeAlias
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mnist_infer.errors import InvalidImageError, InvalidInputError
+
+__all__ = ["MAX_PIXELS", "ImageSource", "load_image", "source_name"]
+
+#: Largest image accepted, in pixels (40 megapixels: bigger than any phone photo, far below what
+#: would exhaust memory). Larger files are refused as possible decompression bombs.
+MAX_PIXELS: Final = 40_000_000
+
+ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | Image.Image"
+
+# Modes that are already what we return.
+_GREY_MODES: Final = frozenset({"L", "LA"})
+# Pillow's global warning filters are process-wide; serialise our brief change of them.
+_WARNINGS_LOCK: Final = threading.Lock()
+
+
+def source_name(source: object) -> str:
+    """Name ``source`` for messages: its path, or a short description of the bytes or image."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        return path if isinstance(path, str) else repr(path)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes>"
+    if isinstance(source, Image.Image):
+        return f"<PIL image {source.mode} {source.width}x{source.height}>"
+    return f"<{type(source).__name__}>"
+
+
+def load_image(source: ImageSource, *, name: str | None = None) -> Image.Image:
+    """Decode ``source`` fully and return it as a mode "L" or "LA" image (see the module notes).
+
+    ``name`` is used in error messages (default: the path, or a description of the bytes).
+    Raises InvalidImageError for anything that is not a readable, supported image, and
+    InvalidInputError for a source of an unsupported type.
+    """
+    label = name if name is not None else source_name(source)
+    if isinstance(source, Image.Image):
+        return _to_grey(_first_frame_upright(source, label), label)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data:
+            raise InvalidImageError(f"{label}: empty input (0 bytes), not an image")
+        return _decode(io.BytesIO(data), label)
+    if isinstance(source, (str, os.PathLike)):
+        return _decode(_open_path(source, label), label)
+    raise InvalidInputError(
+        f"{label}: cannot read a {type(source).__name__} as an image; "
+        "expected a path, bytes, a PIL image or a numpy array"
+    )
+
+
+def _open_path(source: str | os.PathLike[str], label: str) -> io.BufferedReader:
+    """Open a file for reading, with a clear message for the usual ways that fails."""
+    path = Path(source)
+    if path.is_dir():
+        raise InvalidImageError(f"{label}: is a directory, not an image file")
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InvalidImageError(f"{label}: file not found") from None
+    except PermissionError:
+        raise InvalidImageError(f"{label}: permission denied") from None
+    except (OSError, ValueError) as exc:
+        raise InvalidImageError(f"{label}: cannot open file ({_reason(exc)})") from None
+    try:
+        empty = os.fstat(handle.fileno()).st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        handle.close()
+        raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
+    return handle
+
+
+def _decode(stream: io.BufferedReader | io.BytesIO, label: str) -> Image.Image:
+    """Identify, size-check and fully decode an image stream, then convert it to grey."""
+    with stream:
+        try:
+            with _WARNINGS_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(stream)
+        except UnidentifiedImageError:
+            raise InvalidImageError(
+                f"{label}: not an image (unrecognised or unsupported file format)"
+            ) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InvalidImageError(
+                f"{label}: image too large (over {MAX_PIXELS:,} pixels; "
+                "refused as a possible decompression bomb)"
+            ) from None
+        except Exception as exc:  # Pillow raises many types for malformed headers
+            raise InvalidImageError(f"{label}: not a valid image ({_reason(exc)})") from None
+        with image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise InvalidImageError(
+                    f"{label}: image too large ({width}x{height} = {width * height:,} pixels, "
+                    f"limit {MAX_PIXELS:,}; refused as a possible decompression bomb)"
+                )
+            if width == 0 or height == 0:
+                raise InvalidImageError(f"{label}: image has no pixels ({width}x{height})")
+            # Decodes everything now: truncated or corrupt data fails here, not later.
+            return _to_grey(_first_frame_upright(image, label), label)
+
+
+def _first_frame_upright(image: Image.Image, label: str) -> Image.Image:
+    """Return a decoded copy of the first frame of ``image``, turned by its EXIF orientation.
+
+    The caller's image is left as it was (a PIL image a user passes in may sit on another frame).
+    """
+    position = image.tell() if getattr(image, "n_frames", 1) > 1 else 0
+    try:
+        if position != 0:
+            image.seek(0)
+        image.load()
+        try:
+            upright = ImageOps.exif_transpose(image)  # a copy, also when nothing needs turning
+        except Exception:  # a malformed EXIF block must not cost the pixels: keep them as stored
+            upright = image.copy()
+    except Exception as exc:
+        raise InvalidImageError(
+            f"{label}: truncated or corrupt image data ({_reason(exc)})"
+        ) from None
+    finally:
+        if position != 0:
+            image.seek(position)
+    return upright if upright is not None else image.copy()
+
+
+def _to_grey(image: Image.Image, label: str) -> Image.Image:
+    """Convert any Pillow mode to "L", or to "LA" where the image has transparency."""
+    mode = image.mode
+    if mode in _GREY_MODES:
+        return image
+    try:
+        if mode == "1":
+            return image.convert("L")
+        if mode == "P" or mode == "PA":
+            has_alpha = mode == "PA" or "transparency" in image.info
+            return image.convert("RGBA").convert("LA") if has_alpha else image.convert("L")
+        if mode in ("RGBA", "RGBa", "La"):
+            return image.convert("RGBA").convert("LA") if mode != "La" else image.convert("LA")
+        if mode.startswith("I") or mode == "F":
+            return _scale_wide(image, label)
+        if mode == "RGB" and "transparency" in image.info:
+            return image.convert("RGBA").convert("LA")
+        if mode in ("RGB", "RGBX", "CMYK", "YCbCr"):
+            return image.convert("RGB").convert("L")
+        return image.convert("RGB").convert("L")  # LAB, HSV and other rare modes
+    except InvalidImageError:
+        raise
+    except Exception as exc:
+        raise InvalidImageError(
+            f"{label}: unsupported image mode {mode!r} ({_reason(exc)})"
+        ) from None
+
+
+def _scale_wide(image: Image.Image, label: str) -> Image.Image:
+    """Bring 16/32-bit integer and float pixels to 8 bit by their nominal range, never by clipping.
+
+    16-bit modes ("I;16*") map 0..65535 onto 0..255. For "I" (32-bit) and "F" (float) the range is
+    read off the data: values within 0..1 (float only), 0..255 or 0..65535 use that range; anything
+    else is stretched from its minimum to its maximum.
+    """
+    pixels = np.asarray(image)
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
+        raise InvalidImageError(f"{label}: float image contains NaN or infinity")
+    values = pixels.astype(np.float64)
+    if image.mode.startswith("I;16"):
+        low, high = 0.0, 65535.0
+    else:
+        low, high = float(values.min()), float(values.max())
+        if low >= 0.0 and high <= 1.0 and pixels.dtype.kind == "f":
+            low, high = 0.0, 1.0
+        elif low >= 0.0 and high <= 255.0:
+            low, high = 0.0, 255.0
+        elif low >= 0.0 and high <= 65535.0:
+            low, high = 0.0, 65535.0
+    span = high - low if high > low else 1.0
+    grey = np.rint((values - low) * (255.0 / span)).clip(0, 255).astype(np.uint8)
+    return Image.fromarray(grey)  # uint8 2-D: mode "L"
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line saying why a library call failed."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
