@@ -1,0 +1,141 @@
+"""``python -m train``: fit a recipe, evaluate a run, export a run to ONNX behind the gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from train.data import DataError, MnistData, load_mnist
+from train.recipes import RECIPES, get_recipe
+
+app = typer.Typer(
+    help="Train, evaluate and export the mnist-infer 784-256-10 MLP.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder with the four MNIST IDX files (.gz or raw). Default: $MNIST_DATA_DIR, then a"
+        " download cache.",
+        show_default=False,
+    ),
+]
+RunDirArgument = Annotated[Path, typer.Argument(help="Run folder written by `fit`.")]
+
+
+def load_data_or_exit(data_dir: Path | None) -> MnistData:
+    """Load MNIST, turning a DataError into one red line and exit code 1."""
+    try:
+        return load_mnist(data_dir)
+    except DataError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def fit(
+    recipe: Annotated[str, typer.Option(help=f"Recipe: {', '.join(RECIPES)}.")] = "quick",
+    seed: Annotated[int, typer.Option(help="Seed of weights, batch order, augmentation.")] = 0,
+    epochs: Annotated[int | None, typer.Option(help="Override the recipe's epochs.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder. Default: runs/<recipe>-seed<seed>.")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train a recipe; save checkpoint, config and history in the run folder."""
+    from train.checkpoint import save_run
+    from train.trainer import EpochLog, train
+
+    try:
+        config = get_recipe(recipe, seed=seed, epochs=epochs)
+    except KeyError as error:
+        raise typer.BadParameter(str(error.args[0]), param_hint="--recipe") from error
+    run_dir = out or Path("runs") / f"{recipe}-seed{seed}"
+    data = load_data_or_exit(data_dir)
+    console.print(f"[bold]recipe[/bold] {config.recipe}: {config.to_json()}")
+    console.print(f"train {len(data.train_labels):,} / validation {len(data.val_labels):,} images")
+
+    with Progress(
+        TextColumn("[bold]epoch {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=config.epochs)
+
+        def report(log: EpochLog) -> None:
+            progress.update(
+                task,
+                advance=1,
+                description=f"loss {log.train_loss:.4f}  val loss {log.val_loss:.4f}"
+                f"  val acc {log.val_accuracy:.4f}",
+            )
+
+        result = train(config, data, on_epoch=report)
+    path = save_run(result, run_dir, data.sha256)
+    console.print(
+        f"best epoch {result.best_epoch}: validation accuracy {result.val_accuracy:.4f},"
+        f" temperature {result.temperature:.4f}, {result.seconds:.1f} s -> {path}"
+    )
+
+
+@app.command()
+def export(
+    run_dir: RunDirArgument,
+    out: Annotated[Path, typer.Option(help="Where the ONNX file goes.")] = Path(
+        "models/mnist-mlp.onnx"
+    ),
+    min_accuracy: Annotated[
+        float, typer.Option(help="Refuse to export below this MNIST test accuracy.")
+    ] = 0.9791,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export a run to ONNX only if it passes the gate: checker, onnxruntime == torch, accuracy."""
+    from mnist_infer.contract import MetadataKey
+    from train.checkpoint import load_run
+    from train.export import ExportRefusedError, export_model
+
+    result, dataset_sha256 = load_run(run_dir)
+    data = load_data_or_exit(data_dir)
+    if dataset_sha256 != data.sha256:
+        console.print("[red]error:[/red] the run was trained on other data files than these")
+        raise typer.Exit(1)
+    metadata = {
+        MetadataKey.VAL_ACCURACY: f"{result.val_accuracy:.4f}",
+        MetadataKey.RECIPE: result.config.recipe,
+        MetadataKey.CONFIG: result.config.to_json(),
+        MetadataKey.DATASET_SHA256: json.dumps(data.sha256, sort_keys=True),
+    }
+    try:
+        report = export_model(
+            result.model,
+            temperature=result.temperature,
+            test_images=data.test_images,
+            test_labels=data.test_labels,
+            metadata=metadata,
+            out_path=out,
+            min_accuracy=min_accuracy,
+        )
+    except ExportRefusedError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(
+        f"exported {report.path} (sha256 {report.sha256[:12]}...): test accuracy"
+        f" {report.test_accuracy:.4f} >= {report.min_accuracy:.4f}, test ECE {report.test_ece:.4f},"
+        f" onnxruntime vs torch max |diff| {report.max_abs_diff:.2g} and identical digits on all"
+        f" {report.images:,} test images"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,138 @@
+"""The training loop, readable top to bottom: whole data set as one tensor, batches by indexing.
+
+AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, the best epoch chosen
+on the validation split, and a softmax temperature fitted on validation at the end. Deterministic
+for a given seed and thread count.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual name
+
+from train.calibrate import fit_temperature
+from train.data import MnistData
+from train.model import MLP
+from train.recipes import TrainConfig
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """What one epoch did: mean training loss, validation loss and accuracy, seconds so far."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    """A trained model (at its best validation epoch) with its history and temperature."""
+
+    model: MLP
+    config: TrainConfig
+    history: list[EpochLog] = field(default_factory=list)
+    best_epoch: int = 0
+    val_accuracy: float = 0.0
+    temperature: float = 1.0
+    seconds: float = 0.0
+
+
+def images_to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
+    """Turn uint8 images [N, 28, 28] into the model's input: float32 [N, 784] in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).reshape(len(images), -1).float() / 255.0
+
+
+@torch.no_grad()
+def predict_logits(model: MLP, pixels: torch.Tensor, batch_size: int = 5000) -> torch.Tensor:
+    """Return the model's logits for ``pixels`` [N, 784], in eval mode, in large batches."""
+    model.eval()
+    return torch.cat([model(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)])
+
+
+def train(
+    config: TrainConfig,
+    data: MnistData,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+) -> TrainResult:
+    """Train an MLP per ``config`` on ``data.train_*``, choosing the epoch on ``data.val_*``."""
+    started = time.perf_counter()
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    train_pixels, train_labels = (
+        images_to_tensor(data.train_images),
+        torch.from_numpy(data.train_labels.astype(np.int64)),
+    )
+    val_pixels, val_labels = (
+        images_to_tensor(data.val_images),
+        torch.from_numpy(data.val_labels.astype(np.int64)),
+    )
+    augment = None
+    if config.augment is not None:
+        from train.augment import Augmenter  # only augmented recipes pay for building it
+
+        augment = Augmenter(config.augment, generator)
+
+    model = MLP(config.hidden_units, config.dropout)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    steps_per_epoch = math.ceil(len(train_pixels) / config.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=config.learning_rate,
+        total_steps=config.epochs * steps_per_epoch,
+        pct_start=config.warmup_fraction,
+    )
+
+    result = TrainResult(model=model, config=config, val_accuracy=-1.0)
+    best_state = copy.deepcopy(model.state_dict())
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(len(train_pixels), generator=generator)
+        loss_sum = 0.0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            pixels = train_pixels[index]
+            if augment is not None:
+                pixels = augment(pixels)
+            loss = F.cross_entropy(
+                model(pixels), train_labels[index], label_smoothing=config.label_smoothing
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            schedule.step()
+            loss_sum += float(loss.detach()) * len(index)
+
+        val_logits = predict_logits(model, val_pixels)
+        log = EpochLog(
+            epoch=epoch,
+            train_loss=loss_sum / len(order),
+            val_loss=float(F.cross_entropy(val_logits, val_labels)),
+            val_accuracy=float((val_logits.argmax(1) == val_labels).double().mean()),
+            seconds=time.perf_counter() - started,
+        )
+        result.history.append(log)
+        if log.val_accuracy >= result.val_accuracy:  # ties go to the later (cooler) epoch
+            result.val_accuracy, result.best_epoch = log.val_accuracy, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        if on_epoch is not None:
+            on_epoch(log)
+
+    model.load_state_dict(best_state)
+    result.temperature = fit_temperature(predict_logits(model, val_pixels), val_labels)
+    result.seconds = time.perf_counter() - started
+    return result
