@@ -1,0 +1,413 @@
+"""Turn any image of one digit into what the model was trained on: MNIST framing.
+
+MNIST digits are white ink on black, size-normalised so the digit fits a 20x20 box keeping its
+aspect ratio (anti-aliased), then placed in 28x28 with the centre of mass at the centre. Real
+inputs (photos, scans, canvas drawings) are first brought to "bright ink on a zero background":
+
+1. alpha: a transparent canvas is composited onto the colour that contrasts with its strokes;
+2. polarity: dark ink on light paper is inverted (decided from the border, not a corner);
+3. background: a smooth background surface (lighting, shadows) is estimated and subtracted,
+   the noise level measured, and the contrast stretched so the ink core is 1;
+4. digit mask: a threshold of a lightly smoothed copy; connected pieces are grouped and only the
+   digit's main mass (and the pieces close to it) is kept, so speckles never widen the crop;
+5. framing: the crop is resized from full resolution with area averaging into the 20x20 box and
+   placed so its centre of mass lands on MNIST's centre (integer shift, as MNIST did).
+
+``frame_digit`` does steps 1-5 on a decoded PIL image; ``preprocess`` is the public entry that
+also accepts paths, bytes and MNIST-format arrays (those pass through unchanged).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from mnist_infer.arrays import as_image
+from mnist_infer.contract import IMAGE_SIDE
+from mnist_infer.errors import NoDigitFoundError
+from mnist_infer.images import ImageSource, load_image
+
+FloatImage = npt.NDArray[np.float32]
+BoolImage = npt.NDArray[np.bool_]
+#: Called with (stage name, image) for every intermediate stage; see ``frame_digit``.
+TraceCallback = Callable[[str, FloatImage], None]
+
+#: Side of the box the digit is fitted into, keeping its aspect ratio (MNIST: 20).
+BOX_SIDE: Final = 20
+#: Index-coordinate centre of mass of MNIST digits (row, column): measured on the 10k test set
+#: the mean is (13.99, 14.01), i.e. pixel 14, not the geometric 13.5.
+MNIST_CENTRE: Final = 14.0
+#: Larger inputs are reduced to this many pixels on their longer side before analysis; a digit
+#: ends up 20 pixels tall, so this keeps all the detail that matters and bounds the cost.
+WORK_SIDE: Final = 512
+#: Pieces of ink with less than this fraction of the main piece's ink are treated as specks.
+MIN_PIECE_FRACTION: Final = 0.05
+#: Resolution (longer side) at which ink pieces are grouped into connected components.
+GROUPING_SIDE: Final = 128
+#: Paper whose border varies less than this (10th-90th percentile, smoothed) is evenly lit.
+EVEN_PAPER_SPREAD: Final = 0.06
+
+
+def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> FloatImage:
+    """Return the digit in ``image`` in MNIST framing: (28, 28) float32, 0 = background, 1 = ink.
+
+    ``trace``, if given, is called with each intermediate stage (name, float image in [0, 1]) for
+    documentation and debugging. Raises ``NoDigitFoundError`` when the image holds no ink
+    (blank, uniform, a gradient, noise only) rather than guessing.
+    """
+    gray, alpha = _to_gray_and_alpha(_reduce(image))
+    _emit(trace, "input", gray)
+    if alpha is not None:
+        gray = _composite(gray, alpha)
+        _emit(trace, "composited", gray)
+    if _ink_is_dark(gray):
+        gray = 1.0 - gray
+    _emit(trace, "polarity", gray)
+    background = _estimate_background(gray)
+    _emit(trace, "background", background)
+    residual = gray - background
+    residual -= float(np.median(residual))  # the background (the majority) sits at 0
+    ink = _normalise(residual)
+    _emit(trace, "normalised", ink.image)
+    digit = _keep_main_mass(ink)
+    _emit(trace, "digit", digit)
+    framed = _fit_and_centre(digit)
+    _emit(trace, "framed", framed)
+    return framed
+
+
+def preprocess(x: ImageSource | npt.NDArray[Any]) -> FloatImage:
+    """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
+
+    MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
+    (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
+    ``mnist_infer.images.load_image`` and framed by ``frame_digit``.
+    """
+    if isinstance(x, np.ndarray):
+        pixels: FloatImage = as_image(x)
+        return pixels
+    return frame_digit(load_image(x))
+
+
+# --- step 0: pixels -------------------------------------------------------------------------
+
+
+def _emit(trace: TraceCallback | None, name: str, image: FloatImage) -> None:
+    if trace is not None:
+        trace(name, np.clip(image, 0.0, 1.0).astype(np.float32))
+
+
+def _reduce(image: Image.Image) -> Image.Image:
+    """Shrink images larger than ``WORK_SIDE`` with area averaging (alpha-aware in Pillow)."""
+    longer = max(image.size)
+    if longer <= WORK_SIDE:
+        return image
+    if image.mode not in ("L", "LA"):
+        image = load_image(image)
+    scale = WORK_SIDE / longer
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX)
+
+
+def _to_gray_and_alpha(image: Image.Image) -> tuple[FloatImage, FloatImage | None]:
+    """Grey levels and (if the image has transparency) alpha, both float32 in [0, 1]."""
+    if image.mode not in ("L", "LA"):
+        image = load_image(image)  # any other mode (RGB, CMYK, 16-bit, palette...) -> L or LA
+    if image.mode == "LA":
+        la = np.asarray(image, dtype=np.float32) / 255.0
+        return np.ascontiguousarray(la[..., 0]), np.ascontiguousarray(la[..., 1])
+    return np.asarray(image, dtype=np.float32) / 255.0, None
+
+
+def _border(values: FloatImage) -> FloatImage:
+    """Return the pixels of a ring along the edge (about 4% of the shorter side, >= 1 pixel)."""
+    h, w = values.shape
+    width = max(1, round(0.04 * min(h, w)))
+    if 2 * width >= min(h, w):
+        return values.ravel()
+    top, bottom = values[:width].ravel(), values[-width:].ravel()
+    left, right = values[width:-width, :width].ravel(), values[width:-width, -width:].ravel()
+    return np.concatenate([top, bottom, left, right])
+
+
+# --- step 1: alpha ---------------------------------------------------------------------------
+
+
+def _composite(gray: FloatImage, alpha: FloatImage) -> FloatImage:
+    """Flatten transparency so the opaque strokes stay visible whatever their colour.
+
+    A transparent canvas (border mostly see-through) is composited onto black when its strokes
+    are light and onto white when they are dark: white strokes on a transparent canvas must not
+    vanish. An opaque image with a few transparent holes gets its own border colour there.
+    """
+    if float(alpha.min()) >= 0.999:
+        return gray
+    ring_alpha = _border(alpha)
+    if float(np.mean(ring_alpha < 0.5)) > 0.5:
+        weight = float(alpha.sum())
+        stroke = float((gray * alpha).sum() / weight) if weight > 0 else 0.0
+        backdrop = 1.0 if stroke < 0.5 else 0.0
+    else:
+        opaque_ring = _border(gray)[ring_alpha >= 0.5]
+        backdrop = float(np.median(opaque_ring)) if opaque_ring.size else 1.0
+    return (gray * alpha + backdrop * (1.0 - alpha)).astype(np.float32)
+
+
+# --- step 2: polarity ------------------------------------------------------------------------
+
+
+def _ink_is_dark(gray: FloatImage) -> bool:
+    """Whether the ink is darker than the paper, judged against the border's median level.
+
+    The median of the whole border ring ignores a dark corner or a shadow along one edge; the
+    extremes are taken on a lightly smoothed copy so single noisy pixels do not vote.
+    """
+    paper = float(np.median(_border(gray)))
+    smooth = _box_blur(gray, 1 if min(gray.shape) >= 16 else 0)
+    darker = paper - float(smooth.min())
+    lighter = float(smooth.max()) - paper
+    return darker > lighter
+
+
+# --- step 3: background, noise, contrast -------------------------------------------------------
+
+
+def _estimate_background(ink_bright: FloatImage) -> FloatImage:
+    """Estimate the background under bright ink: a level, or a surface for uneven lighting.
+
+    Even paper (a canvas, a scan, MNIST itself: the border ring barely varies) gets one level,
+    the border's median, which no stroke however thick can disturb. Uneven paper (lighting
+    gradients, shadows) gets a smooth surface: block-wise low percentiles (ink is the minority
+    in a block), median-filtered over neighbouring blocks (a block inside a thick stroke takes
+    its neighbours' value; a median is unbiased on a gradient), interpolated back to full size.
+    """
+    h, w = ink_bright.shape
+    ring = _border(_box_blur(ink_bright, 2 if min(h, w) >= 48 else 0))
+    low, high = np.percentile(ring, [10, 90])
+    if min(h, w) < 48 or high - low < EVEN_PAPER_SPREAD:
+        return np.full_like(ink_bright, float(np.median(ring)))
+    block = round(min(h, w) / 8)
+    rows, cols = math.ceil(h / block), math.ceil(w / block)
+    padded = np.pad(ink_bright, ((0, rows * block - h), (0, cols * block - w)), mode="reflect")
+    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    grid = np.percentile(blocks, 25, axis=2).astype(np.float32)
+    grid = _grid_filter(grid, np.median)
+    grid = _grid_filter(grid, np.median)
+    grid = _grid_filter(grid, np.mean)
+    # One extra ring of cells, extrapolated linearly, so the interpolation reaches the edges.
+    grid = np.pad(grid, 1, mode="reflect", reflect_type="odd")
+    surface = Image.fromarray(grid, mode="F").resize(
+        ((cols + 2) * block, (rows + 2) * block), Image.Resampling.BILINEAR
+    )
+    return np.asarray(surface, dtype=np.float32)[block : block + h, block : block + w]
+
+
+def _grid_filter(grid: FloatImage, reduce: Callable[..., npt.NDArray[np.float32]]) -> FloatImage:
+    """Apply ``reduce`` (np.min, np.mean) over each cell's 3x3 neighbourhood."""
+    padded = np.pad(grid, 1, mode="reflect", reflect_type="odd")
+    rows, cols = grid.shape
+    stack = np.stack([padded[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)])
+    return np.asarray(reduce(stack, axis=0), dtype=np.float32)
+
+
+class _Ink:
+    """Normalised ink (0 = background, 1 = ink core) plus the mask of confident ink pixels."""
+
+    def __init__(self, image: FloatImage, mask: BoolImage, smooth: FloatImage) -> None:
+        self.image = image
+        self.mask = mask
+        self.smooth = smooth
+
+
+def _noise_sigma(values: FloatImage) -> float:
+    """Robust standard deviation of pixel noise: MAD of the difference to the 3x3 local mean."""
+    if min(values.shape) < 3:
+        return 0.0
+    detail = values - _box_blur(values, 1)
+    return float(1.4826 * np.median(np.abs(detail - np.median(detail))) / math.sqrt(8 / 9))
+
+
+def _normalise(residual: FloatImage) -> _Ink:
+    """Stretch the background-free residual so background is 0 and the ink core is 1.
+
+    Raises ``NoDigitFoundError`` when nothing stands clearly above the noise.
+    """
+    h, w = residual.shape
+    sigma = _noise_sigma(residual)
+    radius = 0 if min(h, w) < 48 else max(1, round(min(h, w) / 150))
+    if sigma > 0.04:
+        radius += 1
+    smooth = _box_blur(residual, radius)
+    smooth_sigma = sigma / (2 * radius + 1)  # a box mean of n*n pixels divides noise by n
+    floor = max(6.0 * smooth_sigma, 0.08)
+    candidates = smooth[smooth > floor]
+    if candidates.size < 3:
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    level = float(np.percentile(candidates, 90))
+    threshold = max(floor, _otsu(candidates, level))
+    mask = smooth > threshold
+    noise_floor = min(3.0 * sigma, 0.3 * level)
+    image = np.clip((residual - noise_floor) / max(level - noise_floor, 1e-6), 0.0, 1.0)
+    return _Ink(image.astype(np.float32), mask, smooth)
+
+
+def _otsu(values: FloatImage, level: float) -> float:
+    """Otsu's threshold of ``values``, kept between 25% and 60% of the ink ``level``."""
+    hist, edges = np.histogram(values, bins=64, range=(0.0, max(level * 1.2, 1e-3)))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(hist)
+    weight1 = weight0[-1] - weight0
+    sum0 = np.cumsum(hist * centres)
+    mean0 = sum0 / np.maximum(weight0, 1)
+    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
+    between = weight0 * weight1 * (mean0 - mean1) ** 2
+    best = float(centres[int(np.argmax(between))])
+    return min(max(best, 0.25 * level), 0.6 * level)
+
+
+# --- step 4: the digit's main mass -------------------------------------------------------------
+
+
+def _keep_main_mass(ink: _Ink) -> FloatImage:
+    """Zero everything but the digit: its largest connected piece and the pieces near it.
+
+    Pieces are found on a coarse grid (ink pooled to <= ``GROUPING_SIDE`` pixels and dilated by
+    one cell), which also joins the strokes of a digit broken by a thin pen or binarization.
+    """
+    h, w = ink.mask.shape
+    cell = max(1, math.ceil(max(h, w) / GROUPING_SIDE))
+    rows, cols = math.ceil(h / cell), math.ceil(w / cell)
+    pad = ((0, rows * cell - h), (0, cols * cell - w))
+    mask_cells: BoolImage = np.asarray(
+        np.pad(ink.mask, pad).reshape(rows, cell, cols, cell).any(axis=(1, 3)), dtype=np.bool_
+    )
+    mass_cells = (
+        np.pad(np.where(ink.mask, ink.smooth, 0.0), pad)
+        .reshape(rows, cell, cols, cell)
+        .sum(axis=(1, 3))
+    )
+    grown = _dilate(mask_cells)
+    labels = _label(grown)
+    count = int(labels.max())
+    if count == 0:
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    masses = np.bincount(labels.ravel(), weights=mass_cells.ravel(), minlength=count + 1)
+    masses[0] = 0.0
+    main = int(np.argmax(masses))
+    keep = masses >= MIN_PIECE_FRACTION * masses[main]
+    keep[0] = False
+    # Far-away pieces are specks or other marks, however heavy: keep only those near the main one.
+    main_box = _bbox(labels == main)
+    reach = 0.5 * max(main_box[1] - main_box[0], main_box[3] - main_box[2])
+    for piece in np.flatnonzero(keep):
+        if piece != main and _gap(_bbox(labels == piece), main_box) > reach:
+            keep[piece] = False
+    region_cells = _dilate(np.asarray(keep[labels], dtype=np.bool_))
+    region = np.repeat(np.repeat(region_cells, cell, axis=0), cell, axis=1)[:h, :w]
+    digit = np.where(region, ink.image, 0.0).astype(np.float32)
+    if float(digit.max()) <= 0.0:
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    return digit
+
+
+def _bbox(mask: BoolImage) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the true pixels, bottom and right exclusive."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Distance between two boxes (0 when they overlap)."""
+    dy = max(0, a[0] - b[1], b[0] - a[1])
+    dx = max(0, a[2] - b[3], b[2] - a[3])
+    return math.hypot(dy, dx)
+
+
+def _dilate(mask: BoolImage) -> BoolImage:
+    """3x3 binary dilation."""
+    padded = np.pad(mask, 1)
+    rows, cols = mask.shape
+    out = np.zeros_like(mask)
+    for dy in range(3):
+        for dx in range(3):
+            out |= padded[dy : dy + rows, dx : dx + cols]
+    return out
+
+
+def _label(mask: BoolImage) -> npt.NDArray[np.int64]:
+    """8-connected component labels (1..n, 0 = background), vectorised label propagation.
+
+    Each pixel starts with its own index; every round takes the largest label among its
+    neighbours and then jumps through the label's own label (pointer jumping), so it converges
+    in a few dozen rounds even for long snake-like strokes.
+    """
+    rows, cols = mask.shape
+    index = np.arange(1, rows * cols + 1, dtype=np.int64).reshape(rows, cols)
+    labels = np.where(mask, index, 0)
+    while True:
+        padded = np.pad(labels, 1)
+        best = labels.copy()
+        for dy in range(3):
+            for dx in range(3):
+                np.maximum(best, padded[dy : dy + rows, dx : dx + cols], out=best)
+        best = np.where(mask, best, 0)
+        flat = np.concatenate([[0], best.ravel()])
+        best = np.maximum(best, flat[best])
+        if np.array_equal(best, labels):
+            break
+        labels = best
+    _, dense = np.unique(labels, return_inverse=True)
+    return dense.reshape(rows, cols).astype(np.int64)
+
+
+# --- step 5: 20x20 box, centre of mass ----------------------------------------------------------
+
+
+def _fit_and_centre(digit: FloatImage) -> FloatImage:
+    """Fit the digit's bounding box into 20x20 (aspect kept) and centre its mass, as MNIST did.
+
+    One area-averaging resize maps a source window straight onto the 28x28 output, so the
+    high-resolution crop is anti-aliased once; the shift is a whole number of output pixels.
+    """
+    top, bottom, left, right = _bbox(digit > 0.0)
+    crop = digit[top:bottom, left:right].astype(np.float64)
+    scale = BOX_SIDE / max(bottom - top, right - left)
+    mass = crop.sum()
+    cy = float((crop.sum(axis=1) * (np.arange(crop.shape[0]) + 0.5)).sum() / mass)
+    cx = float((crop.sum(axis=0) * (np.arange(crop.shape[1]) + 0.5)).sum() / mass)
+    # Output pixel j covers source [left + (j - ox) / scale, ...): centre of mass lands on 14.
+    oy = round(MNIST_CENTRE + 0.5 - cy * scale)
+    ox = round(MNIST_CENTRE + 0.5 - cx * scale)
+    span = IMAGE_SIDE / scale
+    start_y, start_x = -oy / scale, -ox / scale  # window start in crop coordinates
+    pad_top = max(0, math.ceil(-start_y) + 1)
+    pad_left = max(0, math.ceil(-start_x) + 1)
+    pad_bottom = max(0, math.ceil(start_y + span) + 1 - crop.shape[0])
+    pad_right = max(0, math.ceil(start_x + span) + 1 - crop.shape[1])
+    canvas = np.pad(crop.astype(np.float32), ((pad_top, pad_bottom), (pad_left, pad_right)))
+    y0, x0 = pad_top + start_y, pad_left + start_x
+    resized = Image.fromarray(canvas, mode="F").resize(
+        (IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.BOX, box=(x0, y0, x0 + span, y0 + span)
+    )
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _box_blur(values: FloatImage, radius: int) -> FloatImage:
+    """Mean over a (2r+1)x(2r+1) window (edges replicated), via cumulative sums."""
+    if radius <= 0:
+        return values
+    size = 2 * radius + 1
+    padded = np.pad(values.astype(np.float64), radius, mode="edge")
+    c = np.cumsum(np.pad(padded, ((1, 0), (0, 0))), axis=0)
+    rows = (c[size:] - c[:-size]) / size
+    c = np.cumsum(np.pad(rows, ((0, 0), (1, 0))), axis=1)
+    return ((c[:, size:] - c[:, :-size]) / size).astype(np.float32)
