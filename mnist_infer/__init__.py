@@ -1,1 +1,63 @@
-"""x"""
+"""mnist-infer: recognise handwritten digits in arrays and real images with a tiny ONNX model.
+
+``Classifier().predict(x)`` for the Python API; ``mnist-infer predict digit.png`` on the command
+line. The public names are imported lazily, so ``import mnist_infer`` stays cheap: onnxruntime is
+loaded only when a ``Classifier`` is first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mnist_infer._version import __version__
+from mnist_infer.errors import (
+    InvalidImageError,
+    InvalidInputError,
+    MnistInferError,
+    ModelError,
+    NoDigitFoundError,
+)
+
+if TYPE_CHECKING:
+    from mnist_infer.classifier import Classifier, ModelInfo, Prediction
+    from mnist_infer.images import load_image
+    from mnist_infer.preprocess import preprocess
+
+__all__ = [
+    "Classifier",
+    "InvalidImageError",
+    "InvalidInputError",
+    "MnistInferError",
+    "ModelError",
+    "ModelInfo",
+    "NoDigitFoundError",
+    "Prediction",
+    "__version__",
+    "load_image",
+    "preprocess",
+]
+
+# Public name -> the module that defines it, imported on first access (PEP 562).
+_LAZY: dict[str, str] = {
+    "Classifier": "mnist_infer.classifier",
+    "ModelInfo": "mnist_infer.classifier",
+    "Prediction": "mnist_infer.classifier",
+    "load_image": "mnist_infer.images",
+    "preprocess": "mnist_infer.preprocess",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use and cache the name in this module."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'mnist_infer' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,87 @@
+"""Find and read the ONNX model: the one shipped in the package (checksum-verified) or a user's.
+
+The bytes are read once, hashed, and handed to onnxruntime as bytes, so the file that was checked
+is exactly the file that runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from mnist_infer.contract import CHECKSUM_FILENAME, MODEL_FILENAME
+from mnist_infer.errors import ModelError
+
+__all__ = ["ModelFile", "read_model_file", "sha256_hex", "shipped_model_location"]
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """An ONNX model's bytes with where they came from and their SHA-256."""
+
+    data: bytes
+    location: str
+    sha256: str
+    shipped: bool
+
+
+def sha256_hex(data: bytes) -> str:
+    """Return the SHA-256 of ``data`` as 64 lowercase hex digits."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def shipped_model_location() -> str:
+    """Return where the shipped model lives (a path inside the installed package)."""
+    return str(resources.files("mnist_infer").joinpath("model", MODEL_FILENAME))
+
+
+def read_model_file(model: str | os.PathLike[str] | None) -> ModelFile:
+    """Read ``model`` (a path), or the shipped model when None, verifying the shipped checksum."""
+    if model is not None:
+        path = Path(model)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ModelError(f"{path}: model file not found") from None
+        except IsADirectoryError:
+            raise ModelError(f"{path}: is a directory, not an ONNX model file") from None
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+        return ModelFile(data=data, location=str(path), sha256=sha256_hex(data), shipped=False)
+    return _read_shipped()
+
+
+def _read_shipped() -> ModelFile:
+    folder = resources.files("mnist_infer").joinpath("model")
+    location = str(folder.joinpath(MODEL_FILENAME))
+    try:
+        data = folder.joinpath(MODEL_FILENAME).read_bytes()
+        checksum_text = folder.joinpath(CHECKSUM_FILENAME).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(
+            f"{location}: the shipped model or its checksum is missing ({exc.strerror or exc}); "
+            "reinstall mnist-infer (in a checkout: export a model into models/)"
+        ) from None
+    expected = _parse_checksum(checksum_text, location)
+    actual = sha256_hex(data)
+    if actual != expected:
+        raise ModelError(
+            f"{location}: SHA-256 mismatch (expected {expected}, got {actual}): "
+            "the shipped model is corrupt or was replaced; reinstall mnist-infer"
+        )
+    return ModelFile(data=data, location=location, sha256=actual, shipped=True)
+
+
+def _parse_checksum(text: str, location: str) -> str:
+    """Take the digest from a ``sha256sum``-style line ("<hex>  <file name>") or a bare digest."""
+    fields = text.split()
+    digest = fields[0].lower() if fields else ""
+    if not _SHA256_HEX.fullmatch(digest):
+        raise ModelError(f"{location}: the checksum file {CHECKSUM_FILENAME} holds no SHA-256")
+    return digest
