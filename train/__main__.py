@@ -90,6 +90,37 @@ def fit(
 
 
 @app.command()
+def evaluate(
+    run_dir: RunDirArgument,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for report.json and the PNGs. Default: the run folder."),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Score a run on validation and test: tables, confusion matrix, figures, report.json."""
+    from train.checkpoint import load_run
+    from train.evaluate import Metrics, evaluate_run, per_digit_table
+
+    result, _ = load_run(run_dir)
+    data = load_data_or_exit(data_dir)
+    out_dir = out or (run_dir if run_dir.is_dir() else run_dir.parent)
+    report = evaluate_run(result, data, out_dir)
+    val, test = report["validation"], report["test"]
+    console.print(per_digit_table(Metrics(**test), "MNIST test set: per digit (rows: true digit)"))
+    console.print(
+        f"validation accuracy {val['accuracy']:.4f} ({val['errors']} errors of {val['images']:,}),"
+        f" test accuracy {test['accuracy']:.4f} ({test['errors']} errors of {test['images']:,})"
+    )
+    console.print(
+        f"temperature {report['temperature']:.4f}: ECE ({report['ece_bins']} bins) validation"
+        f" {val['ece']:.4f} (uncalibrated {val['ece_uncalibrated']:.4f}), test {test['ece']:.4f}"
+        f" (uncalibrated {test['ece_uncalibrated']:.4f})"
+    )
+    console.print(f"report and figures in {out_dir}")
+
+
+@app.command()
 def export(
     run_dir: RunDirArgument,
     out: Annotated[Path, typer.Option(help="Where the ONNX file goes.")] = Path(

@@ -30,7 +30,7 @@ class AugmentConfig:
     elastic_alpha: float = 1.6  # elastic displacement in pixels (std of the smoothed field)
     elastic_grid: int = 4  # the random field is drawn on a grid x grid lattice and upsampled
     stroke_probability: float = 0.5  # share of distorted digits whose strokes get thinner/heavier
-    stroke_max: float = 1.0  # strength of dilation (+) / erosion (-), blended fractionally
+    stroke_max: float = 1.5  # heaviest dilation in pixels (up to 2), blended fractionally
     blur_probability: float = 0.15
     blur_sigma: float = 0.9
     binarize_probability: float = 0.1  # hard 0/1 pixels (old scanners, bitmaps)

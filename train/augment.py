@@ -1,0 +1,214 @@
+"""Batched on-the-fly distortions with tensor ops: what real digits look like after preprocessing.
+
+One call distorts a whole batch [B, 784] at once (no per-sample Python): random affine (rotation,
+slant, isotropic and anisotropic scale) with a smooth elastic field, stroke width (fractional
+dilation/erosion), blur, then ``reframe`` puts the digit back into the MNIST framing that the SDK
+produces (ink box fitted into 20x20 keeping its aspect ratio, centre of mass at (14, 14)), then a
+little jitter, hard binarization and noise. All randomness comes from one ``torch.Generator``, so a
+seed reproduces every batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual name
+
+from mnist_infer.contract import IMAGE_SIDE
+from train.recipes import AugmentConfig
+
+#: Canvas of the distortion step: larger than 28, so rotated or stretched digits keep their ink.
+CANVAS = 36
+#: MNIST framing: longest side of the ink box, and where the centre of mass sits (pixel indices).
+BOX_SIDE = 20.0
+CENTRE = 14.0
+INK_THRESHOLD = 0.05  # a pixel counts as ink for the bounding box above this
+
+
+def pixel_grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x, y) pixel-index coordinates of a size x size image, each [size, size]."""
+    coords = torch.arange(size, dtype=torch.float32)
+    y, x = torch.meshgrid(coords, coords, indexing="ij")
+    return x, y
+
+
+def sample_at(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bilinearly sample ``images`` [B, 1, H, W] at pixel coordinates x, y [B, h, w] (0 outside)."""
+    height, width = images.shape[-2:]
+    grid = torch.stack(((2 * x + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def dilate(images: torch.Tensor) -> torch.Tensor:
+    """Grow strokes by one pixel (3x3 max filter)."""
+    return F.max_pool2d(images, 3, stride=1, padding=1)
+
+
+def erode(images: torch.Tensor) -> torch.Tensor:
+    """Thin strokes by one pixel (3x3 min filter)."""
+    return -F.max_pool2d(-images, 3, stride=1, padding=1)
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur [B, 1, H, W] with a separable Gaussian of ``sigma`` pixels."""
+    radius = max(1, math.ceil(2 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    images = F.conv2d(images, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    return F.conv2d(images, kernel.view(1, 1, -1, 1), padding=(radius, 0))
+
+
+def reframe(images: torch.Tensor, jitter: torch.Tensor | None = None) -> torch.Tensor:
+    """Fit each digit's ink box into 20x20 (keeping aspect) with its centre of mass at (14, 14).
+
+    ``images`` [B, 1, H, W] in [0, 1] -> [B, 1, 28, 28]; ``jitter`` [B, 2] shifts the centre
+    (pixels). Images without ink come back blank. This is MNIST's own framing, which is also what
+    the SDK's preprocessing produces from any real image.
+    """
+    batch, _, height, width = images.shape
+    ink = images[:, 0] > INK_THRESHOLD
+    rows, cols = ink.any(dim=2), ink.any(dim=1)
+    row_index = torch.arange(height).expand(batch, -1)
+    col_index = torch.arange(width).expand(batch, -1)
+    ink_height = (
+        torch.where(rows, row_index, -1).amax(1) - torch.where(rows, row_index, height).amin(1) + 1
+    )
+    ink_width = (
+        torch.where(cols, col_index, -1).amax(1) - torch.where(cols, col_index, width).amin(1) + 1
+    )
+    longest = torch.maximum(ink_height, ink_width).clamp(min=1).float()
+    scale = BOX_SIDE / longest  # output pixels per input pixel
+
+    mass = images[:, 0].sum(dim=(1, 2)).clamp(min=1e-6)
+    weights = images[:, 0]
+    centre_y = (weights.sum(dim=2) * torch.arange(height, dtype=torch.float32)).sum(1) / mass
+    centre_x = (weights.sum(dim=1) * torch.arange(width, dtype=torch.float32)).sum(1) / mass
+
+    out_x, out_y = pixel_grid(IMAGE_SIDE)
+    shift_x = torch.zeros(batch) if jitter is None else jitter[:, 0]
+    shift_y = torch.zeros(batch) if jitter is None else jitter[:, 1]
+    source_x = centre_x.view(-1, 1, 1) + (out_x - CENTRE - shift_x.view(-1, 1, 1)) / scale.view(
+        -1, 1, 1
+    )
+    source_y = centre_y.view(-1, 1, 1) + (out_y - CENTRE - shift_y.view(-1, 1, 1)) / scale.view(
+        -1, 1, 1
+    )
+    return sample_at(images, source_x, source_y)
+
+
+class Augmenter:
+    """Distort batches per an ``AugmentConfig``, drawing every random number from ``generator``."""
+
+    def __init__(self, config: AugmentConfig, generator: torch.Generator) -> None:
+        self.config = config
+        self.generator = generator
+        self.canvas_x, self.canvas_y = pixel_grid(CANVAS)
+
+    def uniform(self, size: int, low: float, high: float) -> torch.Tensor:
+        """Draw ``size`` numbers uniformly from [low, high)."""
+        return low + (high - low) * torch.rand(size, generator=self.generator)
+
+    def chance(self, size: int, probability: float) -> torch.Tensor:
+        """Draw ``size`` booleans that are True with ``probability``."""
+        return torch.rand(size, generator=self.generator) < probability
+
+    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean."""
+        chosen = self.chance(len(pixels), self.config.probability)
+        if not bool(chosen.any()):
+            return pixels
+        out = pixels.clone()
+        images = pixels[chosen].view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+        out[chosen] = self.distort(images).flatten(1)
+        return out
+
+    def distort(self, images: torch.Tensor) -> torch.Tensor:
+        """Distort [B, 1, 28, 28] images and reframe them; returns [B, 1, 28, 28]."""
+        c = self.config
+        batch = len(images)
+        images = self.warp(images)
+        images = self.change_strokes(images)
+        blurred = self.chance(batch, c.blur_probability)
+        if bool(blurred.any()):
+            strength = self.uniform(int(blurred.sum()), 0.3, 1.0).view(-1, 1, 1, 1)
+            soft = gaussian_blur(images[blurred], c.blur_sigma)
+            images[blurred] = images[blurred] + strength * (soft - images[blurred])
+        if c.reframe:
+            jitter = self.uniform(2 * batch, -c.shift_pixels, c.shift_pixels).view(batch, 2)
+            images = reframe(images, jitter)
+        else:
+            offset = (CANVAS - IMAGE_SIDE) // 2
+            images = images[..., offset : offset + IMAGE_SIDE, offset : offset + IMAGE_SIDE]
+        binary = self.chance(batch, c.binarize_probability)
+        if bool(binary.any()):
+            threshold = self.uniform(int(binary.sum()), 0.25, 0.6).view(-1, 1, 1, 1)
+            images[binary] = (images[binary] > threshold).float()
+        noisy = self.chance(batch, c.noise_probability)
+        if bool(noisy.any()):
+            std = self.uniform(int(noisy.sum()), 0.0, c.noise_std).view(-1, 1, 1, 1)
+            noise = torch.randn(images[noisy].shape, generator=self.generator) * std
+            images[noisy] = images[noisy] + noise
+        return images.clamp(0.0, 1.0)
+
+    def warp(self, images: torch.Tensor) -> torch.Tensor:
+        """Rotate, slant, scale (also unevenly) and elastically bend [B,1,28,28] onto the canvas."""
+        c = self.config
+        batch = len(images)
+        angle = self.uniform(batch, -c.rotation_degrees, c.rotation_degrees) * math.pi / 180
+        shear = self.uniform(batch, -c.shear, c.shear)
+        log_scale = self.uniform(batch, -c.log_scale, c.log_scale)
+        log_aspect = self.uniform(batch, -c.log_aspect, c.log_aspect)
+        scale_x, scale_y = (
+            torch.exp(log_scale + log_aspect / 2),
+            torch.exp(log_scale - log_aspect / 2),
+        )
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        # forward map A = R @ S_shear @ diag(sx, sy); the sampler needs its inverse.
+        forward = torch.stack(
+            (
+                torch.stack((cos * scale_x, (cos * shear - sin) * scale_y), dim=-1),
+                torch.stack((sin * scale_x, (sin * shear + cos) * scale_y), dim=-1),
+            ),
+            dim=-2,
+        )
+        inverse = torch.linalg.inv(forward)
+        centre_out, centre_in = (CANVAS - 1) / 2, (IMAGE_SIDE - 1) / 2
+        dx = (self.canvas_x - centre_out).expand(batch, -1, -1)
+        dy = (self.canvas_y - centre_out).expand(batch, -1, -1)
+        source_x = (
+            centre_in + inverse[:, 0, 0].view(-1, 1, 1) * dx + inverse[:, 0, 1].view(-1, 1, 1) * dy
+        )
+        source_y = (
+            centre_in + inverse[:, 1, 0].view(-1, 1, 1) * dx + inverse[:, 1, 1].view(-1, 1, 1) * dy
+        )
+        if c.elastic_alpha > 0:
+            coarse = torch.randn(
+                (batch, 2, c.elastic_grid, c.elastic_grid), generator=self.generator
+            )
+            field = F.interpolate(coarse, size=(CANVAS, CANVAS), mode="bicubic", align_corners=True)
+            source_x = source_x + c.elastic_alpha * field[:, 0]
+            source_y = source_y + c.elastic_alpha * field[:, 1]
+        return sample_at(images, source_x, source_y)
+
+    def change_strokes(self, images: torch.Tensor) -> torch.Tensor:
+        """Make strokes thinner (erode by up to 0.6) or heavier (dilate by up to ``stroke_max``).
+
+        The amount is piecewise-linear between erode (-1), original (0), dilate (1) and dilate twice
+        (2), so stroke width varies continuously rather than in whole pixels.
+        """
+        c = self.config
+        batch = len(images)
+        changed = self.chance(batch, c.stroke_probability)
+        amount = torch.where(changed, self.uniform(batch, -0.6, c.stroke_max), torch.zeros(batch))
+        if not bool(changed.any()):
+            return images
+        grown = dilate(images)
+        levels = torch.stack((erode(images), images, grown, dilate(grown)))  # at -1, 0, 1, 2
+        low = amount.floor().clamp(-1, 1)
+        weight = (amount - low).view(-1, 1, 1, 1)
+        index = (low + 1).long()
+        rows = torch.arange(batch)
+        below, above = levels[index, rows], levels[index + 1, rows]
+        return below + weight * (above - below)
