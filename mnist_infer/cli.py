@@ -1,0 +1,569 @@
+"""The ``mnist-infer`` command line: ``predict`` digits in image files, ``info``, ``preprocess``.
+
+Every failure a user can cause becomes one line naming the input, never a traceback; one bad input
+never stops the others. Heavy modules (numpy, Pillow, onnxruntime, rich) are imported inside the
+commands that need them, so ``--help`` and ``--version`` stay instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
+
+import typer
+
+from mnist_infer._version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    import numpy as np
+    import numpy.typing as npt
+
+    from mnist_infer.classifier import Classifier
+
+__all__ = ["app", "main"]
+
+#: File name endings treated as images when a folder is given (compared case-insensitively).
+IMAGE_SUFFIXES: Final = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+)
+#: Inputs decoded and classified per round; results are printed after each round.
+BLOCK_SIZE: Final = 2048
+#: Below this many files, decoding in worker processes costs more than it saves.
+PARALLEL_MIN_FILES: Final = 64
+#: A progress bar appears (on a terminal) from this many inputs on.
+PROGRESS_MIN_INPUTS: Final = 50
+STDIN_NAME: Final = "-"
+
+app = typer.Typer(
+    name="mnist-infer",
+    help="Recognise handwritten digits (0-9) in image files with a small MNIST model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mnist-infer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Recognise handwritten digits (0-9) in image files with a small MNIST model."""
+    _quiet_warnings()
+
+
+def _quiet_warnings() -> None:
+    """Silence library warnings (odd EXIF, PNG chunks): noise on a terminal; errors are shown."""
+    if not os.environ.get("MNIST_INFER_DEBUG"):
+        warnings.simplefilter("ignore")
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One input as the user will see it named, with where its bytes come from or why it failed."""
+
+    label: str
+    path: str | None = None
+    data: bytes | None = None
+    error: str | None = None
+
+
+def _expand(
+    paths: Sequence[str], *, recursive: bool, read_stdin: Callable[[], bytes]
+) -> list[_Entry]:
+    """Turn the PATH arguments into entries, in order: files as given, folders as their images."""
+    entries: list[_Entry] = []
+    stdin_data: bytes | None = None
+    for given in paths:
+        if given == STDIN_NAME:
+            if stdin_data is None:
+                stdin_data = read_stdin()
+            entries.append(_Entry(label=STDIN_NAME, data=stdin_data))
+            continue
+        folder = Path(given)
+        if not folder.is_dir():
+            entries.append(_Entry(label=given, path=given))  # decoding reports missing files
+            continue
+        found = _images_in(folder, recursive=recursive)
+        if found:
+            entries.extend(_Entry(label=str(path), path=str(path)) for path in found)
+            continue
+        hint = (
+            "; use --recursive to look in sub-folders"
+            if not recursive and any(child.is_dir() for child in folder.iterdir())
+            else ""
+        )
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        entries.append(
+            _Entry(label=given, error=f"{given}: no image files in this folder ({suffixes}){hint}")
+        )
+    return entries
+
+
+def _images_in(folder: Path, *, recursive: bool) -> list[Path]:
+    try:
+        children = folder.rglob("*") if recursive else folder.iterdir()
+        return sorted(
+            path for path in children if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
+        )
+    except OSError:
+        return []
+
+
+def _prepare(job: tuple[str, str | None, bytes | None]) -> npt.NDArray[np.float32] | str:
+    """Decode and frame one input; return the 28x28, or the one-line error naming the input.
+
+    Runs in worker processes too, so it returns errors as text instead of raising them.
+    """
+    label, path, data = job
+    from mnist_infer._inputs import prepare_input
+    from mnist_infer.errors import MnistInferError
+
+    source: str | bytes = path if path is not None else (data or b"")
+    try:
+        return prepare_input(source, name=label)
+    except MnistInferError as error:
+        return _one_line(str(error))
+    except OSError as error:
+        return _one_line(f"{label}: {error.strerror or error}")
+    except MemoryError:
+        return f"{label}: out of memory while decoding the image"
+    except Exception as error:  # a decoder bug must cost one input, not the run
+        return _one_line(f"{label}: could not be processed ({type(error).__name__}: {error})")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _prepared_blocks(
+    entries: list[_Entry], pool: Any
+) -> Iterator[list[npt.NDArray[np.float32] | str]]:
+    """Yield the prepared inputs block by block, decoded by ``pool``'s workers when one is given."""
+    for start in range(0, len(entries), BLOCK_SIZE):
+        block = entries[start : start + BLOCK_SIZE]
+        todo = [(entry.label, entry.path, entry.data) for entry in block if entry.error is None]
+        if pool is not None:
+            chunk = max(1, min(64, len(todo) // (pool._max_workers * 4)))
+            done = iter(list(pool.map(_prepare, todo, chunksize=chunk)))
+        else:
+            done = iter([_prepare(job) for job in todo])
+        yield [entry.error if entry.error is not None else next(done) for entry in block]
+
+
+def _decoding_pool(entries: list[_Entry], jobs: int) -> Any:
+    """Worker processes for decoding when there are enough files to pay for them, else None."""
+    files = sum(entry.path is not None for entry in entries)
+    workers = min(jobs, files // (PARALLEL_MIN_FILES // 2))
+    return _start_pool(workers) if workers > 1 and files >= PARALLEL_MIN_FILES else None
+
+
+def _start_pool(workers: int) -> Any:
+    """Start decoding worker processes now, before onnxruntime's threads exist (fork safety)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform == "linux" else "spawn"
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool.submit(int).result()  # with fork, this starts every worker at once
+    return pool
+
+
+def _default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _json_line(
+    label: str, probabilities: npt.NDArray[np.float32] | None, error: str | None, top_k: int
+) -> str:
+    import json
+
+    if probabilities is None:
+        return json.dumps({"path": label, "error": error})
+    values = [float(p) for p in probabilities]
+    digit = max(range(len(values)), key=values.__getitem__)
+    record: dict[str, Any] = {
+        "path": label,
+        "digit": digit,
+        "confidence": values[digit],
+        "probabilities": values,
+    }
+    if top_k > 1:
+        ranked = sorted(range(len(values)), key=lambda d: (-values[d], d))[:top_k]
+        record["top_k"] = [{"digit": d, "probability": values[d]} for d in ranked]
+    return json.dumps(record)
+
+
+class _Table:
+    """Rows for the human-readable table, printed once all inputs are done."""
+
+    def __init__(self, top_k: int) -> None:
+        self.top_k = top_k
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(
+        self, label: str, probabilities: npt.NDArray[np.float32] | None, error: str | None
+    ) -> None:
+        if probabilities is None:
+            message = error or ""
+            prefix = f"{label}: "
+            self.rows.append((label, "-", "-", "", message.removeprefix(prefix)))
+            return
+        values = [float(p) for p in probabilities]
+        ranked = sorted(range(len(values)), key=lambda d: (-values[d], d))
+        top = ", ".join(f"{d} ({values[d]:.1%})" for d in ranked[: self.top_k])
+        self.rows.append((label, str(ranked[0]), f"{values[ranked[0]]:.1%}", top, ""))
+
+    def print(self) -> None:
+        """Draw the table with rich on a terminal; as plain aligned text when piped."""
+        if not sys.stdout.isatty():
+            self._print_plain()
+            return
+        self._print_rich()
+
+    def _columns(self) -> tuple[list[str], list[list[str]]]:
+        show_top = self.top_k > 1
+        show_errors = any(row[4] for row in self.rows)
+        header = ["path", "digit", "confidence"]
+        header += [f"top {self.top_k}"] if show_top else []
+        header += ["error"] if show_errors else []
+        cells = [
+            [label, digit, confidence]
+            + ([top] if show_top else [])
+            + ([error] if show_errors else [])
+            for label, digit, confidence, top, error in self.rows
+        ]
+        return header, cells
+
+    def _print_plain(self) -> None:
+        """Print space-aligned columns (no rich import: keeps one-file runs fast)."""
+        header, cells = self._columns()
+        widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
+        right = {"digit", "confidence"}
+        for row in [header, *cells]:
+            fields = [
+                value.rjust(width) if name in right else value.ljust(width)
+                for name, value, width in zip(header, row, widths, strict=True)
+            ]
+            typer.echo("  ".join(fields).rstrip())
+
+    def _print_rich(self) -> None:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        header, cells = self._columns()
+        table = Table(show_edge=False, header_style="bold")
+        for name in header:
+            table.add_column(
+                name,
+                justify="right" if name in ("digit", "confidence") else "left",
+                overflow="fold",
+                style="red" if name == "error" else None,
+            )
+        for row in cells:
+            table.add_row(*(Text(cell) for cell in row))  # Text: no markup in file names
+        Console(highlight=False).print(table)
+
+
+def _progress(total: int) -> Any:
+    """Start a rich progress bar on stderr for long runs on a terminal; None otherwise."""
+    if total < PROGRESS_MIN_INPUTS or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(console=Console(stderr=True), transient=True)
+    progress.start()
+    progress.add_task("classifying", total=total)
+    return progress
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model", help="ONNX model file to use instead of the shipped one.", show_default=False
+    ),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="onnxruntime intra-op threads [default: cores, max 4]."),
+]
+
+
+@app.command()
+def predict(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Image files, folders of images, or - for one image's bytes on stdin.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+    json_lines: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='JSON Lines: {"path", "digit", "confidence", "probabilities"} or '
+            '{"path", "error"} per input, in input order.',
+        ),
+    ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
+    ] = False,
+    top_k: Annotated[
+        int,
+        typer.Option(
+            "--top-k", "-k", min=1, max=10, help="Also show the K most likely digits (K > 1)."
+        ),
+    ] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Processes decoding images [default: usable cores]."
+        ),
+    ] = None,
+    model: ModelOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Classify the digit in each image. Exit code 0: all inputs classified, 1: some failed."""
+    _run_predict(
+        paths,
+        json_lines=json_lines,
+        recursive=recursive,
+        top_k=top_k,
+        jobs=jobs,
+        model=model,
+        threads=threads,
+    )
+
+
+def _run_predict(
+    paths: Sequence[str],
+    *,
+    json_lines: bool = False,
+    recursive: bool = False,
+    top_k: int = 1,
+    jobs: int | None = None,
+    model: Path | None = None,
+    threads: int | None = None,
+) -> None:
+    """Do ``predict``'s work (also called directly by ``main``'s fast path)."""
+    entries = _expand(paths, recursive=recursive, read_stdin=lambda: sys.stdin.buffer.read())
+    # Worker processes start first: forking after onnxruntime has started its threads is unsafe.
+    pool = _decoding_pool(entries, jobs or _default_jobs())
+    progress = _progress(len(entries))
+    classifier: Classifier | None = None
+    table = None if json_lines else _Table(top_k)
+    failures = 0
+    try:
+        done = 0
+        for block in _prepared_blocks(entries, pool):
+            good = [item for item in block if not isinstance(item, str)]
+            if good and classifier is None:
+                classifier = _load_classifier(model, threads)
+            rows: Iterator[npt.NDArray[np.float32]] = iter(
+                classifier.predict_proba(_stack(good)) if classifier and good else []
+            )
+            for entry, item in zip(entries[done : done + len(block)], block, strict=True):
+                error = item if isinstance(item, str) else None
+                probabilities = next(rows) if error is None else None
+                failures += error is not None
+                if table is not None:
+                    table.add(entry.label, probabilities, error)
+                else:
+                    typer.echo(_json_line(entry.label, probabilities, error, top_k))
+            done += len(block)
+            if progress is not None:
+                progress.update(progress.task_ids[0], completed=done)
+    finally:
+        if progress is not None:
+            progress.stop()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if table is not None:
+        table.print()
+    if failures:
+        typer.echo(f"{failures} of {len(entries)} input(s) failed", err=True)
+        raise typer.Exit(1)
+
+
+def _stack(images: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    import numpy as np
+
+    return np.stack(images)
+
+
+def _load_classifier(model: Path | None, threads: int | None) -> Classifier:
+    """Create the classifier, turning a model problem into one line and exit code 1."""
+    from mnist_infer.classifier import Classifier
+    from mnist_infer.errors import MnistInferError
+
+    try:
+        return Classifier(model, threads=threads)
+    except MnistInferError as error:
+        _fail(str(error))
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"mnist-infer: error: {_one_line(message)}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def info(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the info as JSON.")] = False,
+    model: ModelOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Show the model card data: accuracy, SHA-256, input contract, versions."""
+    details = _load_classifier(model, threads).info.as_dict()
+    if json_output:
+        import json
+
+        typer.echo(json.dumps(details, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=False, show_edge=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+
+    def percent(value: float | None) -> str:
+        return "unknown" if value is None else f"{value:.2%}"
+
+    shape = "[" + ", ".join(str(dim) for dim in details["input"]["shape"]) + "]"
+    out_shape = "[" + ", ".join(str(dim) for dim in details["output"]["shape"]) + "]"
+    rows = [
+        ("model", details["location"] + (" (shipped)" if details["shipped"] else "")),
+        ("sha256", details["sha256"]),
+        ("recipe", details["recipe"] or "unknown"),
+        ("test accuracy", percent(details["test_accuracy"]) + " (MNIST test set, 10,000 images)"),
+        ("validation accuracy", percent(details["val_accuracy"])),
+        ("calibration error", percent(details["test_ece"]) + " (ECE, 15 bins, MNIST test)"),
+        ("temperature", str(details["temperature"] or "unknown")),
+        ("input", f"{details['input']['name']} float32 {shape}, 0 = background, 1 = ink"),
+        ("output", f"{details['output']['name']} float32 {out_shape}, softmax over 0-9"),
+        ("contract version", str(details["contract_version"])),
+        ("created", details["created"] or "unknown"),
+        ("git commit", details["git_commit"] or "unknown"),
+        ("providers", ", ".join(details["providers"]) + f" ({details['threads']} threads)"),
+        ("mnist-infer", details["mnist_infer_version"]),
+        ("onnxruntime", details["onnxruntime_version"]),
+    ]
+    rows += [(f"trained with {name}", version) for name, version in details["versions"].items()]
+    for key, value in rows:
+        table.add_row(Text(key), Text(value))
+    Console(highlight=False).print(table)
+
+
+@app.command("preprocess")
+def preprocess_command(
+    source: Annotated[
+        str, typer.Argument(help="Image file, or - for image bytes on stdin.", metavar="IN")
+    ],
+    output: Annotated[
+        Path, typer.Argument(help="Where to write the 28x28 PNG.", metavar="OUT.png")
+    ],
+    scale: Annotated[
+        int, typer.Option("--scale", "-s", min=1, max=64, help="Enlarge by this factor (nearest).")
+    ] = 1,
+) -> None:
+    """Write what the model sees for IN: the 28x28 MNIST-framed digit, white on black, as PNG."""
+    entry = _expand([source], recursive=False, read_stdin=lambda: sys.stdin.buffer.read())[0]
+    if entry.path is not None and Path(entry.path).is_dir():
+        _fail(f"{source}: is a directory; preprocess takes one image file")
+    prepared = _prepare((entry.label, entry.path, entry.data))
+    if isinstance(prepared, str):
+        _fail(prepared)
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.rint(np.asarray(prepared) * 255.0).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+    try:
+        image.save(output, format="PNG")
+    except (OSError, ValueError) as error:
+        _fail(f"{output}: cannot write the PNG ({error})")
+    typer.echo(f"{source} -> {output} ({image.width}x{image.height})")
+
+
+def main() -> None:
+    """Entry point of the ``mnist-infer`` console script: no traceback ever reaches the user."""
+    try:
+        arguments = sys.argv[1:]
+        if _is_plain_predict(arguments):
+            # Fast path for the commonest call, `mnist-infer predict FILE...`: the same work as the
+            # Typer command, without building Typer's parameter machinery (which imports pydantic,
+            # about 0.1 s). Any option, or anything unusual, goes through Typer.
+            _quiet_warnings()
+            try:
+                _run_predict(arguments[1:])
+            except typer.Exit as done:
+                sys.exit(done.exit_code)
+            sys.exit(0)
+        app()
+    except KeyboardInterrupt:
+        typer.echo("mnist-infer: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:  # e.g. `mnist-infer predict --json dir | head`
+        sys.stderr.close()
+        sys.exit(1)
+    except Exception as error:
+        if os.environ.get("MNIST_INFER_DEBUG"):
+            raise
+        typer.echo(
+            f"mnist-infer: internal error: {type(error).__name__}: {_one_line(str(error))} "
+            "(set MNIST_INFER_DEBUG=1 to see the traceback)",
+            err=True,
+        )
+        sys.exit(3)
+
+
+def _is_plain_predict(arguments: Sequence[str]) -> bool:
+    """Whether the command line is ``predict`` followed only by paths (``-`` included)."""
+    return (
+        len(arguments) >= 2
+        and arguments[0] == "predict"
+        and all(arg == STDIN_NAME or (arg and not arg.startswith("-")) for arg in arguments[1:])
+    )
+
+
+if __name__ == "__main__":
+    main()
