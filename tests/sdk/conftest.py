@@ -58,7 +58,7 @@ def digit_file(tmp_path: Path) -> Path:
 
 
 class Drawing:
-    """The image helpers above, handed to tests as a fixture (test modules do not import conftest)."""
+    """The helpers above, handed to tests as a fixture (test modules do not import conftest)."""
 
     clear_digits = CLEAR_DIGITS
     digit = staticmethod(draw_digit)

@@ -1,4 +1,4 @@
-"""MNIST-format arrays: accepted shapes and dtypes, normalisation, and every refusal with its message."""
+"""MNIST-format arrays: accepted shapes and dtypes, normalisation, every refusal and its message."""
 
 from __future__ import annotations
 

@@ -20,8 +20,8 @@ from mnist_infer import (
     ModelError,
     NoDigitFoundError,
     Prediction,
+    _model_files,
 )
-from mnist_infer import _model_files
 from mnist_infer.contract import CHECKSUM_FILENAME, MODEL_FILENAME, MetadataKey
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,7 +177,9 @@ def test_threads_and_providers_are_checked() -> None:
     assert Classifier(threads=1).info.threads == 1
     with pytest.raises(InvalidInputError, match="threads must be a positive integer"):
         Classifier(threads=0)
-    with pytest.raises(ModelError, match=r"provider\(s\) \['NoSuchExecutionProvider'\] not available"):
+    with pytest.raises(
+        ModelError, match=r"provider\(s\) \['NoSuchExecutionProvider'\] not available"
+    ):
         Classifier(providers=["NoSuchExecutionProvider"])
 
 
@@ -300,7 +302,9 @@ def test_list_errors_name_the_item(classifier: Classifier, tmp_path: Path) -> No
         classifier.predict([BATCH[0], tmp_path / "missing.png"])
     with pytest.raises(InvalidImageError, match=r"item 1 <0 bytes>: empty input"):
         classifier.predict([BATCH[0], b""])
-    with pytest.raises(InvalidInputError, match=r"item 1 <array \(2, 28, 28\) uint8>: expected one"):
+    with pytest.raises(
+        InvalidInputError, match=r"item 1 <array \(2, 28, 28\) uint8>: expected one"
+    ):
         classifier.predict([BATCH[0], BATCH[:2]])
     with pytest.raises(InvalidInputError, match=r"item 0 <float>: cannot classify a float"):
         classifier.predict([0.5])
@@ -319,7 +323,17 @@ def test_list_errors_name_the_item(classifier: Classifier, tmp_path: Path) -> No
         (42, r"cannot classify a int"),
         (None, r"cannot classify a NoneType"),
     ],
-    ids=["empty-list", "empty-tuple", "empty-array", "nan", "inf", "rgb-array", "complex", "int", "none"],
+    ids=[
+        "empty-list",
+        "empty-tuple",
+        "empty-array",
+        "nan",
+        "inf",
+        "rgb-array",
+        "complex",
+        "int",
+        "none",
+    ],
 )
 def test_bad_inputs_raise_invalid_input(classifier: Classifier, bad: object, message: str) -> None:
     for method in (classifier.predict, classifier.predict_proba, classifier.classify):
@@ -336,10 +350,14 @@ def test_classify_each_keeps_going_past_bad_inputs(
     outcomes = classifier.classify_each(
         [good, tmp_path / "text.png", Image.new("L", (40, 40)), BATCH[0], np.full((28, 28), 9.0)]
     )
-    assert isinstance(outcomes[0], Prediction) and outcomes[0].digit == 7
-    assert isinstance(outcomes[1], InvalidImageError) and "text.png: not an image" in str(outcomes[1])
-    assert isinstance(outcomes[2], NoDigitFoundError) and str(outcomes[2]).startswith("item 2")
+    assert isinstance(outcomes[0], Prediction)
+    assert outcomes[0].digit == 7
+    assert isinstance(outcomes[1], InvalidImageError)
+    assert "text.png: not an image" in str(outcomes[1])
+    assert isinstance(outcomes[2], NoDigitFoundError)
+    assert str(outcomes[2]).startswith("item 2")
     assert isinstance(outcomes[3], Prediction)
     assert outcomes[3].digit == classifier.predict(BATCH[0])
-    assert isinstance(outcomes[4], InvalidInputError) and "outside [0, 1]" in str(outcomes[4])
+    assert isinstance(outcomes[4], InvalidInputError)
+    assert "outside [0, 1]" in str(outcomes[4])
     assert classifier.classify_each([]) == []
