@@ -41,9 +41,9 @@ __all__ = [
     "default_threads",
 ]
 
-#: Rows per session call. About 3 MB of float32 input: large enough to amortise the call, small
-#: enough to stay in cache while it is normalised and run.
-DEFAULT_BATCH_SIZE: Final = 1024
+#: Rows per session call. 12.8 MB of float32 input: large enough for onnxruntime to split well
+#: across its threads, small enough that normalising uint8 chunk by chunk stays cheap (measured).
+DEFAULT_BATCH_SIZE: Final = 4096
 #: Upper bound of the default intra-op thread count: the model is small, more threads only contend.
 MAX_DEFAULT_THREADS: Final = 4
 DEFAULT_PROVIDERS: Final = ("CPUExecutionProvider",)
@@ -245,7 +245,7 @@ class Classifier:
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Return validated [N, 784] pixels (any accepted dtype) and whether ``x`` was one input."""
         if isinstance(x, np.ndarray):
-            rows = validate_batch(x, name=describe_item(x))
+            rows = validate_batch(x)  # named "array" in errors
             return rows, is_single_image_shape(x.shape)
         if isinstance(x, (list, tuple)):
             if not x:

@@ -1,8 +1,10 @@
-"""The ``mnist-infer`` command line: ``predict`` digits in image files, ``info``, ``preprocess``.
+"""The ``mnist-infer`` command line: entry point and work of ``predict``, ``info``, ``preprocess``.
 
-Every failure a user can cause becomes one line naming the input, never a traceback; one bad input
-never stops the others. Heavy modules (numpy, Pillow, onnxruntime, rich) are imported inside the
-commands that need them, so ``--help`` and ``--version`` stay instant.
+The Typer app that parses options lives in ``mnist_infer._cli_app`` (``mnist_infer.cli.app``);
+this module stays free of Typer so that the commonest call, ``mnist-infer predict FILE...``, can
+skip building Typer's parameter machinery (which imports pydantic) and start fast. Every failure
+a user can cause becomes one line naming the input, never a traceback; one bad input never stops
+the others. numpy, Pillow, onnxruntime and rich are imported only where needed.
 """
 
 from __future__ import annotations
@@ -12,21 +14,18 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
-
-import typer
-
-from mnist_infer._version import __version__
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     import numpy as np
     import numpy.typing as npt
+    import typer
 
     from mnist_infer.classifier import Classifier
 
-__all__ = ["app", "main"]
+__all__ = ["main", "run_info", "run_predict", "run_preprocess"]  # and `app`, imported lazily
 
 #: File name endings treated as images when a folder is given (compared case-insensitively).
 IMAGE_SUFFIXES: Final = frozenset(
@@ -40,39 +39,20 @@ PARALLEL_MIN_FILES: Final = 64
 PROGRESS_MIN_INPUTS: Final = 50
 STDIN_NAME: Final = "-"
 
-app = typer.Typer(
-    name="mnist-infer",
-    help="Recognise handwritten digits (0-9) in image files with a small MNIST model.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+
+class CommandError(Exception):
+    """A failure that ends a command with one line on stderr and exit code 1."""
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"mnist-infer {__version__}")
-        raise typer.Exit()
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            callback=_print_version,
-            is_eager=True,
-            help="Print the version and exit.",
-        ),
-    ] = False,
-) -> None:
-    """Recognise handwritten digits (0-9) in image files with a small MNIST model."""
-    _quiet_warnings()
+def _err(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
-def _quiet_warnings() -> None:
+def quiet_warnings() -> None:
     """Silence library warnings (odd EXIF, PNG chunks): noise on a terminal; errors are shown."""
     if not os.environ.get("MNIST_INFER_DEBUG"):
         warnings.simplefilter("ignore")
@@ -274,7 +254,7 @@ class _Table:
                 value.rjust(width) if name in right else value.ljust(width)
                 for name, value, width in zip(header, row, widths, strict=True)
             ]
-            typer.echo("  ".join(fields).rstrip())
+            _out("  ".join(fields).rstrip())
 
     def _print_rich(self) -> None:
         from rich.console import Console
@@ -308,69 +288,10 @@ def _progress(total: int) -> Any:
     return progress
 
 
-# --- commands ---------------------------------------------------------------------------------
-
-ModelOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--model", help="ONNX model file to use instead of the shipped one.", show_default=False
-    ),
-]
-ThreadsOption = Annotated[
-    int | None,
-    typer.Option("--threads", min=1, help="onnxruntime intra-op threads [default: cores, max 4]."),
-]
+# --- commands (called by the Typer app, and by main's fast path) ------------------------------
 
 
-@app.command()
-def predict(
-    paths: Annotated[
-        list[str],
-        typer.Argument(
-            help="Image files, folders of images, or - for one image's bytes on stdin.",
-            metavar="PATH",
-            show_default=False,
-        ),
-    ],
-    json_lines: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help='JSON Lines: {"path", "digit", "confidence", "probabilities"} or '
-            '{"path", "error"} per input, in input order.',
-        ),
-    ] = False,
-    recursive: Annotated[
-        bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
-    ] = False,
-    top_k: Annotated[
-        int,
-        typer.Option(
-            "--top-k", "-k", min=1, max=10, help="Also show the K most likely digits (K > 1)."
-        ),
-    ] = 1,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Processes decoding images [default: usable cores]."
-        ),
-    ] = None,
-    model: ModelOption = None,
-    threads: ThreadsOption = None,
-) -> None:
-    """Classify the digit in each image. Exit code 0: all inputs classified, 1: some failed."""
-    _run_predict(
-        paths,
-        json_lines=json_lines,
-        recursive=recursive,
-        top_k=top_k,
-        jobs=jobs,
-        model=model,
-        threads=threads,
-    )
-
-
-def _run_predict(
+def run_predict(
     paths: Sequence[str],
     *,
     json_lines: bool = False,
@@ -379,8 +300,8 @@ def _run_predict(
     jobs: int | None = None,
     model: Path | None = None,
     threads: int | None = None,
-) -> None:
-    """Do ``predict``'s work (also called directly by ``main``'s fast path)."""
+) -> int:
+    """Classify every input and print one result per input, in order; return the exit code."""
     entries = _expand(paths, recursive=recursive, read_stdin=lambda: sys.stdin.buffer.read())
     # Worker processes start first: forking after onnxruntime has started its threads is unsafe.
     pool = _decoding_pool(entries, jobs or _default_jobs())
@@ -404,10 +325,13 @@ def _run_predict(
                 if table is not None:
                     table.add(entry.label, probabilities, error)
                 else:
-                    typer.echo(_json_line(entry.label, probabilities, error, top_k))
+                    _out(_json_line(entry.label, probabilities, error, top_k))
             done += len(block)
             if progress is not None:
                 progress.update(progress.task_ids[0], completed=done)
+    except CommandError as error:
+        _err(f"mnist-infer: error: {_one_line(str(error))}")
+        return 1
     finally:
         if progress is not None:
             progress.stop()
@@ -416,8 +340,9 @@ def _run_predict(
     if table is not None:
         table.print()
     if failures:
-        typer.echo(f"{failures} of {len(entries)} input(s) failed", err=True)
-        raise typer.Exit(1)
+        _err(f"{failures} of {len(entries)} input(s) failed")
+        return 1
+    return 0
 
 
 def _stack(images: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
@@ -427,47 +352,40 @@ def _stack(images: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]
 
 
 def _load_classifier(model: Path | None, threads: int | None) -> Classifier:
-    """Create the classifier, turning a model problem into one line and exit code 1."""
+    """Create the classifier; a model problem becomes a CommandError (one line, exit code 1)."""
     from mnist_infer.classifier import Classifier
     from mnist_infer.errors import MnistInferError
 
     try:
         return Classifier(model, threads=threads)
     except MnistInferError as error:
-        _fail(str(error))
+        raise CommandError(str(error)) from None
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"mnist-infer: error: {_one_line(message)}", err=True)
-    raise typer.Exit(code)
-
-
-@app.command()
-def info(
-    json_output: Annotated[bool, typer.Option("--json", help="Print the info as JSON.")] = False,
-    model: ModelOption = None,
-    threads: ThreadsOption = None,
-) -> None:
-    """Show the model card data: accuracy, SHA-256, input contract, versions."""
-    details = _load_classifier(model, threads).info.as_dict()
+def run_info(
+    *, json_output: bool = False, model: Path | None = None, threads: int | None = None
+) -> int:
+    """Print the model card data; return the exit code."""
+    try:
+        details = _load_classifier(model, threads).info.as_dict()
+    except CommandError as error:
+        _err(f"mnist-infer: error: {_one_line(str(error))}")
+        return 1
     if json_output:
         import json
 
-        typer.echo(json.dumps(details, indent=2))
-        return
+        _out(json.dumps(details, indent=2))
+        return 0
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(show_header=False, show_edge=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-
     def percent(value: float | None) -> str:
         return "unknown" if value is None else f"{value:.2%}"
 
-    shape = "[" + ", ".join(str(dim) for dim in details["input"]["shape"]) + "]"
-    out_shape = "[" + ", ".join(str(dim) for dim in details["output"]["shape"]) + "]"
+    def shape(spec: dict[str, Any]) -> str:
+        return "[" + ", ".join(str(dim) for dim in spec["shape"]) + "]"
+
     rows = [
         ("model", details["location"] + (" (shipped)" if details["shipped"] else "")),
         ("sha256", details["sha256"]),
@@ -476,8 +394,14 @@ def info(
         ("validation accuracy", percent(details["val_accuracy"])),
         ("calibration error", percent(details["test_ece"]) + " (ECE, 15 bins, MNIST test)"),
         ("temperature", str(details["temperature"] or "unknown")),
-        ("input", f"{details['input']['name']} float32 {shape}, 0 = background, 1 = ink"),
-        ("output", f"{details['output']['name']} float32 {out_shape}, softmax over 0-9"),
+        (
+            "input",
+            f"{details['input']['name']} float32 {shape(details['input'])}, 0 = paper, 1 = ink",
+        ),
+        (
+            "output",
+            f"{details['output']['name']} float32 {shape(details['output'])}, softmax over 0-9",
+        ),
         ("contract version", str(details["contract_version"])),
         ("created", details["created"] or "unknown"),
         ("git commit", details["git_commit"] or "unknown"),
@@ -486,30 +410,25 @@ def info(
         ("onnxruntime", details["onnxruntime_version"]),
     ]
     rows += [(f"trained with {name}", version) for name, version in details["versions"].items()]
+    table = Table(show_header=False, show_edge=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
     for key, value in rows:
         table.add_row(Text(key), Text(value))
     Console(highlight=False).print(table)
+    return 0
 
 
-@app.command("preprocess")
-def preprocess_command(
-    source: Annotated[
-        str, typer.Argument(help="Image file, or - for image bytes on stdin.", metavar="IN")
-    ],
-    output: Annotated[
-        Path, typer.Argument(help="Where to write the 28x28 PNG.", metavar="OUT.png")
-    ],
-    scale: Annotated[
-        int, typer.Option("--scale", "-s", min=1, max=64, help="Enlarge by this factor (nearest).")
-    ] = 1,
-) -> None:
-    """Write what the model sees for IN: the 28x28 MNIST-framed digit, white on black, as PNG."""
+def run_preprocess(source: str, output: Path, *, scale: int = 1) -> int:
+    """Write the 28x28 the model sees for ``source`` as a PNG; return the exit code."""
     entry = _expand([source], recursive=False, read_stdin=lambda: sys.stdin.buffer.read())[0]
-    if entry.path is not None and Path(entry.path).is_dir():
-        _fail(f"{source}: is a directory; preprocess takes one image file")
+    if entry.error is not None or (entry.path is not None and Path(entry.path).is_dir()):
+        _err(f"mnist-infer: error: {source}: is a directory; preprocess takes one image file")
+        return 1
     prepared = _prepare((entry.label, entry.path, entry.data))
     if isinstance(prepared, str):
-        _fail(prepared)
+        _err(f"mnist-infer: error: {prepared}")
+        return 1
     import numpy as np
     from PIL import Image
 
@@ -520,8 +439,13 @@ def preprocess_command(
     try:
         image.save(output, format="PNG")
     except (OSError, ValueError) as error:
-        _fail(f"{output}: cannot write the PNG ({error})")
-    typer.echo(f"{source} -> {output} ({image.width}x{image.height})")
+        _err(f"mnist-infer: error: {output}: cannot write the PNG ({_one_line(str(error))})")
+        return 1
+    _out(f"{source} -> {output} ({image.width}x{image.height})")
+    return 0
+
+
+# --- entry point ----------------------------------------------------------------------------
 
 
 def main() -> None:
@@ -529,29 +453,26 @@ def main() -> None:
     try:
         arguments = sys.argv[1:]
         if _is_plain_predict(arguments):
-            # Fast path for the commonest call, `mnist-infer predict FILE...`: the same work as the
-            # Typer command, without building Typer's parameter machinery (which imports pydantic,
-            # about 0.1 s). Any option, or anything unusual, goes through Typer.
-            _quiet_warnings()
-            try:
-                _run_predict(arguments[1:])
-            except typer.Exit as done:
-                sys.exit(done.exit_code)
-            sys.exit(0)
-        app()
+            # Fast path for the commonest call, `mnist-infer predict FILE...`: the same work as
+            # the Typer command, without importing Typer or building its parameter machinery
+            # (which imports pydantic: about 0.1 s). Any option at all goes through Typer.
+            quiet_warnings()
+            sys.exit(run_predict(arguments[1:]))
+        from mnist_infer._cli_app import app as typer_app
+
+        typer_app()
     except KeyboardInterrupt:
-        typer.echo("mnist-infer: interrupted", err=True)
+        _err("mnist-infer: interrupted")
         sys.exit(130)
-    except BrokenPipeError:  # e.g. `mnist-infer predict --json dir | head`
+    except BrokenPipeError:  # e.g. `mnist-infer predict --json folder | head`
         sys.stderr.close()
         sys.exit(1)
     except Exception as error:
         if os.environ.get("MNIST_INFER_DEBUG"):
             raise
-        typer.echo(
+        _err(
             f"mnist-infer: internal error: {type(error).__name__}: {_one_line(str(error))} "
-            "(set MNIST_INFER_DEBUG=1 to see the traceback)",
-            err=True,
+            "(set MNIST_INFER_DEBUG=1 to see the traceback)"
         )
         sys.exit(3)
 
@@ -563,6 +484,15 @@ def _is_plain_predict(arguments: Sequence[str]) -> bool:
         and arguments[0] == "predict"
         and all(arg == STDIN_NAME or (arg and not arg.startswith("-")) for arg in arguments[1:])
     )
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``mnist_infer.cli.app``: the Typer app, imported on first use (see the module notes)."""
+    if name == "app":
+        from mnist_infer._cli_app import app as typer_app
+
+        return typer_app
+    raise AttributeError(f"module 'mnist_infer.cli' has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -331,7 +331,7 @@ def test_keyboard_interrupt_and_internal_errors_never_show_a_traceback(tmp_path:
         "import sys, mnist_infer.cli as cli\n"
         "def boom(*a, **k):\n"
         "    raise RuntimeError('simulated bug')\n"
-        "cli._run_predict = boom\n"
+        "cli.run_predict = boom\n"
         "sys.argv = ['mnist-infer', 'predict', 'x.png']\n"
         "cli.main()\n"
     )

@@ -1,0 +1,131 @@
+"""The Typer app behind ``mnist-infer``: options, help and usage errors (exit code 2).
+
+The work is done by ``mnist_infer.cli``'s ``run_*`` functions; this module only parses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mnist_infer._version import __version__
+from mnist_infer.cli import quiet_warnings, run_info, run_predict, run_preprocess
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="mnist-infer",
+    help="Recognise handwritten digits (0-9) in image files with a small MNIST model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mnist-infer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Recognise handwritten digits (0-9) in image files with a small MNIST model."""
+    quiet_warnings()
+
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model", help="ONNX model file to use instead of the shipped one.", show_default=False
+    ),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="onnxruntime intra-op threads [default: cores, max 4]."),
+]
+
+
+@app.command()
+def predict(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Image files, folders of images, or - for one image's bytes on stdin.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+    json_lines: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='JSON Lines: {"path", "digit", "confidence", "probabilities"} or '
+            '{"path", "error"} per input, in input order.',
+        ),
+    ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
+    ] = False,
+    top_k: Annotated[
+        int,
+        typer.Option(
+            "--top-k", "-k", min=1, max=10, help="Also show the K most likely digits (K > 1)."
+        ),
+    ] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Processes decoding images [default: usable cores]."
+        ),
+    ] = None,
+    model: ModelOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Classify the digit in each image. Exit code 0: all inputs classified, 1: some failed."""
+    code = run_predict(
+        paths,
+        json_lines=json_lines,
+        recursive=recursive,
+        top_k=top_k,
+        jobs=jobs,
+        model=model,
+        threads=threads,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def info(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the info as JSON.")] = False,
+    model: ModelOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Show the model card data: accuracy, SHA-256, input contract, versions."""
+    raise typer.Exit(run_info(json_output=json_output, model=model, threads=threads))
+
+
+@app.command("preprocess")
+def preprocess_command(
+    source: Annotated[
+        str, typer.Argument(help="Image file, or - for image bytes on stdin.", metavar="IN")
+    ],
+    output: Annotated[
+        Path, typer.Argument(help="Where to write the 28x28 PNG.", metavar="OUT.png")
+    ],
+    scale: Annotated[
+        int, typer.Option("--scale", "-s", min=1, max=64, help="Enlarge by this factor (nearest).")
+    ] = 1,
+) -> None:
+    """Write what the model sees for IN: the 28x28 MNIST-framed digit, white on black, as PNG."""
+    raise typer.Exit(run_preprocess(source, output, scale=scale))
