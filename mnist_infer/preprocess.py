@@ -49,8 +49,15 @@ WORK_SIDE: Final = 512
 MIN_PIECE_FRACTION: Final = 0.05
 #: Resolution (longer side) at which ink pieces are grouped into connected components.
 GROUPING_SIDE: Final = 128
-#: Paper whose border varies less than this (10th-90th percentile, smoothed) is evenly lit.
-EVEN_PAPER_SPREAD: Final = 0.06
+#: Anti-aliasing filter of the final resize (a triangle filter, widened when shrinking).
+RESAMPLE: Final = Image.Resampling.BILINEAR
+#: Stroke widths (twice area over outline, relative to the box's long side) left as they are;
+#: MNIST's own digits lie in this range (5th-95th percentile 0.10-0.19).
+STROKE_RANGE: Final = (0.085, 0.22)
+#: Long side (pixels) of the crop while its strokes are re-drawn.
+CANONICAL_SIDE: Final = 80
+#: Paper whose border varies less than this (5th-50th percentile, smoothed) is evenly lit.
+EVEN_PAPER_SPREAD: Final = 0.04
 
 
 def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> FloatImage:
@@ -71,12 +78,15 @@ def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> Fl
     background = _estimate_background(gray)
     _emit(trace, "background", background)
     residual = gray - background
-    residual -= float(np.median(residual))  # the background (the majority) sits at 0
-    ink = _normalise(residual)
-    _emit(trace, "normalised", ink.image)
-    digit = _keep_main_mass(ink)
+    residual -= float(np.median(_border(residual)))  # paper (most of the border) sits at 0
+    evidence = _find_ink(residual)
+    _emit(trace, "mask", evidence.mask.astype(np.float32))
+    region = _main_mass(evidence)
+    digit = _ink_image(residual, evidence, region)
     _emit(trace, "digit", digit)
-    framed = _fit_and_centre(digit)
+    crop = _normalise_strokes(_crop(digit))
+    _emit(trace, "strokes", crop)
+    framed = _fit_and_centre(crop)
     _emit(trace, "framed", framed)
     return framed
 
@@ -162,16 +172,16 @@ def _composite(gray: FloatImage, alpha: FloatImage) -> FloatImage:
 
 
 def _ink_is_dark(gray: FloatImage) -> bool:
-    """Whether the ink is darker than the paper, judged against the border's median level.
+    """Tell whether the ink is darker than the paper, from the strongest local deviations.
 
-    The median of the whole border ring ignores a dark corner or a shadow along one edge; the
-    extremes are taken on a lightly smoothed copy so single noisy pixels do not vote.
+    The paper level is a local median (a smooth surface through the block medians, or the
+    border's median for small images), so a lighting gradient, a dark corner or a shadow does
+    not vote; extremes are taken on a lightly smoothed copy so single noisy pixels do not either.
     """
-    paper = float(np.median(_border(gray)))
-    smooth = _box_blur(gray, 1 if min(gray.shape) >= 16 else 0)
-    darker = paper - float(smooth.min())
-    lighter = float(smooth.max()) - paper
-    return darker > lighter
+    small = min(gray.shape) < 48
+    paper = np.float32(np.median(_border(gray))) if small else _surface(gray, 50)
+    deviation = _box_blur(gray, 0 if small else 1) - paper
+    return -float(deviation.min()) > float(deviation.max())
 
 
 # --- step 3: background, noise, contrast -------------------------------------------------------
@@ -188,18 +198,30 @@ def _estimate_background(ink_bright: FloatImage) -> FloatImage:
     """
     h, w = ink_bright.shape
     ring = _border(_box_blur(ink_bright, 2 if min(h, w) >= 48 else 0))
-    low, high = np.percentile(ring, [10, 90])
-    if min(h, w) < 48 or high - low < EVEN_PAPER_SPREAD:
+    # Judge evenness on the paper half of the ring (ink is bright here), so a digit that fills
+    # the image and crosses the border does not pass for uneven light.
+    low, middle = np.percentile(ring, [5, 50])
+    if min(h, w) < 48 or middle - low < EVEN_PAPER_SPREAD:
         return np.full_like(ink_bright, float(np.median(ring)))
-    block = round(min(h, w) / 8)
+    return _surface(ink_bright, 25)
+
+
+def _surface(values: FloatImage, percentile: float) -> FloatImage:
+    """Fit a smooth surface through block-wise percentiles (8 blocks on the shorter side).
+
+    Block values are median-filtered over their neighbours twice (a block inside a thick stroke
+    takes its neighbours' value; a median is unbiased on a gradient), averaged, and interpolated
+    back to full size with one extra ring of linearly extrapolated blocks.
+    """
+    h, w = values.shape
+    block = max(2, round(min(h, w) / 8))
     rows, cols = math.ceil(h / block), math.ceil(w / block)
-    padded = np.pad(ink_bright, ((0, rows * block - h), (0, cols * block - w)), mode="reflect")
+    padded = np.pad(values, ((0, rows * block - h), (0, cols * block - w)), mode="reflect")
     blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-    grid = np.percentile(blocks, 25, axis=2).astype(np.float32)
+    grid = np.percentile(blocks, percentile, axis=2).astype(np.float32)
     grid = _grid_filter(grid, np.median)
     grid = _grid_filter(grid, np.median)
     grid = _grid_filter(grid, np.mean)
-    # One extra ring of cells, extrapolated linearly, so the interpolation reaches the edges.
     grid = np.pad(grid, 1, mode="reflect", reflect_type="odd")
     surface = Image.fromarray(grid, mode="F").resize(
         ((cols + 2) * block, (rows + 2) * block), Image.Resampling.BILINEAR
@@ -215,13 +237,13 @@ def _grid_filter(grid: FloatImage, reduce: Callable[..., npt.NDArray[np.float32]
     return np.asarray(reduce(stack, axis=0), dtype=np.float32)
 
 
-class _Ink:
-    """Normalised ink (0 = background, 1 = ink core) plus the mask of confident ink pixels."""
+class _Evidence:
+    """Where the ink is: the mask of confident ink pixels, and the pixel noise level."""
 
-    def __init__(self, image: FloatImage, mask: BoolImage, smooth: FloatImage) -> None:
-        self.image = image
-        self.mask = mask
-        self.smooth = smooth
+    def __init__(self, mask: BoolImage, smooth: FloatImage, sigma: float) -> None:
+        self.mask = mask  # threshold of a lightly smoothed residual
+        self.smooth = smooth  # that smoothed residual (ink weight of each masked pixel)
+        self.sigma = sigma  # robust noise sigma of the raw residual
 
 
 def _noise_sigma(values: FloatImage) -> float:
@@ -232,8 +254,8 @@ def _noise_sigma(values: FloatImage) -> float:
     return float(1.4826 * np.median(np.abs(detail - np.median(detail))) / math.sqrt(8 / 9))
 
 
-def _normalise(residual: FloatImage) -> _Ink:
-    """Stretch the background-free residual so background is 0 and the ink core is 1.
+def _find_ink(residual: FloatImage) -> _Evidence:
+    """Find the pixels that stand clearly above the paper: the ink mask (Otsu-like threshold).
 
     Raises ``NoDigitFoundError`` when nothing stands clearly above the noise.
     """
@@ -250,10 +272,42 @@ def _normalise(residual: FloatImage) -> _Ink:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     level = float(np.percentile(candidates, 90))
     threshold = max(floor, _otsu(candidates, level))
-    mask = smooth > threshold
-    noise_floor = min(3.0 * sigma, 0.3 * level)
-    image = np.clip((residual - noise_floor) / max(level - noise_floor, 1e-6), 0.0, 1.0)
-    return _Ink(image.astype(np.float32), mask, smooth)
+    return _Evidence(smooth > threshold, smooth, sigma)
+
+
+def _ink_image(residual: FloatImage, evidence: _Evidence, region: BoolImage) -> FloatImage:
+    """Return the ink (0 = paper, 1 = ink core) in a window around the digit, zero elsewhere.
+
+    The residual is first averaged over at most one output pixel's footprint (a digit L pixels
+    tall becomes 20 pixels, so a box L/20 wide loses nothing the model sees but divides the
+    noise); then the paper level is what the window's paper pixels reach (their 99.5th
+    percentile: noise, JPEG ringing, leftover shading) and the ink level the 95th percentile of
+    the ink pixels.
+    """
+    kept = evidence.mask & region
+    top, bottom, left, right = _bbox(kept if kept.any() else region)
+    long_side = max(bottom - top, right - left)
+    margin = max(2, long_side // 4)
+    top, left = max(0, top - margin), max(0, left - margin)
+    bottom = min(residual.shape[0], bottom + margin)
+    right = min(residual.shape[1], right + margin)
+    radius = max(0, int((long_side / BOX_SIDE - 1) // 2))
+    smooth = _box_blur(residual[top:bottom, left:right], radius)
+    inside = region[top:bottom, left:right]
+    ink = kept[top:bottom, left:right]
+    near_ink = _box_blur(ink.astype(np.float32), radius + 2) > 0.0
+    paper = smooth[~near_ink]
+    floor = 3.0 * evidence.sigma / (2 * radius + 1)
+    if paper.size >= 20:
+        floor = max(float(np.percentile(paper, 99.5)), 0.0)
+    level = float(np.percentile(smooth[ink], 95)) if ink.any() else float(smooth.max())
+    if level <= floor:
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    digit = np.clip((smooth - floor) / (level - floor), 0.0, 1.0)
+    digit = np.where(inside, digit, 0.0).astype(np.float32)
+    if float(digit.max()) <= 0.0:
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    return digit
 
 
 def _otsu(values: FloatImage, level: float) -> float:
@@ -273,8 +327,8 @@ def _otsu(values: FloatImage, level: float) -> float:
 # --- step 4: the digit's main mass -------------------------------------------------------------
 
 
-def _keep_main_mass(ink: _Ink) -> FloatImage:
-    """Zero everything but the digit: its largest connected piece and the pieces near it.
+def _main_mass(ink: _Evidence) -> BoolImage:
+    """Find the digit's region: its largest connected piece of ink and the pieces near it.
 
     Pieces are found on a coarse grid (ink pooled to <= ``GROUPING_SIDE`` pixels and dilated by
     one cell), which also joins the strokes of a digit broken by a thin pen or binarization.
@@ -308,11 +362,8 @@ def _keep_main_mass(ink: _Ink) -> FloatImage:
         if piece != main and _gap(_bbox(labels == piece), main_box) > reach:
             keep[piece] = False
     region_cells = _dilate(np.asarray(keep[labels], dtype=np.bool_))
-    region = np.repeat(np.repeat(region_cells, cell, axis=0), cell, axis=1)[:h, :w]
-    digit = np.where(region, ink.image, 0.0).astype(np.float32)
-    if float(digit.max()) <= 0.0:
-        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
-    return digit
+    region: BoolImage = np.repeat(np.repeat(region_cells, cell, axis=0), cell, axis=1)[:h, :w]
+    return region
 
 
 def _bbox(mask: BoolImage) -> tuple[int, int, int, int]:
@@ -369,19 +420,75 @@ def _label(mask: BoolImage) -> npt.NDArray[np.int64]:
 # --- step 5: 20x20 box, centre of mass ----------------------------------------------------------
 
 
-def _fit_and_centre(digit: FloatImage) -> FloatImage:
-    """Fit the digit's bounding box into 20x20 (aspect kept) and centre its mass, as MNIST did.
+def _crop(digit: FloatImage) -> FloatImage:
+    """Cut out the digit's bounding box: every ink pixel, but not isolated noise pixels.
 
-    One area-averaging resize maps a source window straight onto the 28x28 output, so the
-    high-resolution crop is anti-aliased once; the shift is a whole number of output pixels.
+    A pixel counts when it is lit and at least two of its eight neighbours are too, so a lone
+    noise pixel that survived the noise floor cannot widen the box (an MNIST stroke's faint tip
+    always has lit neighbours).
     """
-    top, bottom, left, right = _bbox(digit > 0.0)
-    crop = digit[top:bottom, left:right].astype(np.float64)
-    scale = BOX_SIDE / max(bottom - top, right - left)
-    mass = crop.sum()
-    cy = float((crop.sum(axis=1) * (np.arange(crop.shape[0]) + 0.5)).sum() / mass)
-    cx = float((crop.sum(axis=0) * (np.arange(crop.shape[1]) + 0.5)).sum() / mass)
-    # Output pixel j covers source [left + (j - ox) / scale, ...): centre of mass lands on 14.
+    lit = digit > 0.0
+    neighbours = _box_blur(lit.astype(np.float32), 1) * 9.0 - lit
+    solid = lit & (neighbours >= 1.5)
+    top, bottom, left, right = _bbox(solid if solid.any() else lit)
+    return digit[top:bottom, left:right]
+
+
+def _normalise_strokes(crop: FloatImage) -> FloatImage:
+    """Bring strokes far thinner or thicker than MNIST's back into MNIST's range.
+
+    Width is measured as twice the ink area over its outline, relative to the box's long side
+    (MNIST: 0.09-0.19 for 90% of digits). A fine pen or a fat canvas marker is re-drawn at the
+    nearest edge of that range at a canonical resolution (blur, then cut at a shifted level);
+    digits already inside the range are left untouched.
+    """
+    width = _stroke_width(crop) / max(crop.shape)
+    target = min(max(width, STROKE_RANGE[0]), STROKE_RANGE[1])
+    if target == width:
+        return crop
+    scale = CANONICAL_SIDE / max(crop.shape)
+    margin = math.ceil(0.25 * max(crop.shape))
+    padded = np.pad(crop, margin)
+    size = (max(1, round(padded.shape[1] * scale)), max(1, round(padded.shape[0] * scale)))
+    canonical = np.asarray(
+        Image.fromarray(padded, mode="F").resize(size, RESAMPLE), dtype=np.float32
+    )
+    # Each edge moves by half the width change; a blur of sigma s then a cut at the 16% (84%)
+    # level moves a straight edge s pixels out (in). Thinning is capped so strokes survive.
+    change = (target - width) * CANONICAL_SIDE / 2.0
+    change = max(change, -0.3 * width * CANONICAL_SIDE)
+    sigma = abs(change)
+    if sigma < 0.5:
+        return crop
+    blurred = _gaussian_blur(canonical, sigma)
+    level = 0.159 if change > 0 else 0.841
+    redrawn = np.clip((blurred - level) * (sigma / 0.242) + 0.5, 0.0, 1.0).astype(np.float32)
+    if not (redrawn > 0.0).any():
+        return crop
+    return _crop(redrawn)
+
+
+def _stroke_width(ink: FloatImage) -> float:
+    """Mean stroke width in pixels: twice the ink area over the length of its outline."""
+    padded = np.pad(ink, 1)
+    gy, gx = np.gradient(padded)
+    outline = float(np.hypot(gx, gy).sum())
+    return 2.0 * float(padded.sum()) / max(outline, 1e-9)
+
+
+def _fit_and_centre(crop: FloatImage) -> FloatImage:
+    """Fit the digit's box into 20x20 (aspect kept) and put its centre of mass at MNIST's centre.
+
+    One anti-aliasing resize maps a source window straight onto the 28x28 output, so the
+    high-resolution crop is resampled once; the shift is a whole number of output pixels, as in
+    MNIST (a 28x28 MNIST digit comes back unchanged).
+    """
+    values = crop.astype(np.float64)
+    scale = BOX_SIDE / max(crop.shape)
+    mass = values.sum()
+    cy = float((values.sum(axis=1) * (np.arange(crop.shape[0]) + 0.5)).sum() / mass)
+    cx = float((values.sum(axis=0) * (np.arange(crop.shape[1]) + 0.5)).sum() / mass)
+    # Output pixel j covers source [(j - ox) / scale, ...): the centre of mass lands on 14.
     oy = round(MNIST_CENTRE + 0.5 - cy * scale)
     ox = round(MNIST_CENTRE + 0.5 - cx * scale)
     span = IMAGE_SIDE / scale
@@ -393,7 +500,7 @@ def _fit_and_centre(digit: FloatImage) -> FloatImage:
     canvas = np.pad(crop.astype(np.float32), ((pad_top, pad_bottom), (pad_left, pad_right)))
     y0, x0 = pad_top + start_y, pad_left + start_x
     resized = Image.fromarray(canvas, mode="F").resize(
-        (IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.BOX, box=(x0, y0, x0 + span, y0 + span)
+        (IMAGE_SIDE, IMAGE_SIDE), RESAMPLE, box=(x0, y0, x0 + span, y0 + span)
     )
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
@@ -411,3 +518,19 @@ def _box_blur(values: FloatImage, radius: int) -> FloatImage:
     rows = (c[size:] - c[:-size]) / size
     c = np.cumsum(np.pad(rows, ((0, 0), (1, 0))), axis=1)
     return ((c[:, size:] - c[:, :-size]) / size).astype(np.float32)
+
+
+def _gaussian_blur(values: FloatImage, sigma: float) -> FloatImage:
+    """Separable Gaussian blur (zero outside the image), float32."""
+    radius = max(1, math.ceil(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    out = values.astype(np.float64)
+    for axis in (0, 1):
+        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
+        length = out.shape[axis]
+        acc = np.zeros_like(out)
+        for k, weight in enumerate(taps):
+            acc += weight * (padded[k : k + length] if axis == 0 else padded[:, k : k + length])
+        out = acc
+    return out.astype(np.float32)

@@ -1,0 +1,318 @@
+"""Real-world accuracy: MNIST digits rendered as real image files, classified by the CLI.
+
+For each variation in ``benchmarks/realistic_images.py`` (photos, scans, canvas drawings,
+transparent PNGs, binary bitmaps, ...) the same N digits of the chosen split are rendered as
+files into a temporary folder and classified by ``mnist-infer predict --json`` in a subprocess
+(many files per call), exactly as a user would. Printed next to each: the accuracy of the same
+model on the same digits as MNIST arrays, the gap, and the expected calibration error (15 bins).
+
+    python benchmarks/real_world.py --split val              # tune on validation digits only
+    python benchmarks/real_world.py --split test --keep out/ # report on test, keep the files
+
+Files the CLI refuses (e.g. "no digit found") count as wrong. ECE is computed over the files that
+got a prediction. A JSON report is written (``--report``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import numpy.typing as npt
+import typer
+from realistic_images import VARIATIONS, Variation, variation_rng  # the module beside this one
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+ECE_BINS = 15
+CHUNK = 1500  # files per CLI call: amortises start-up, stays far below the argv limit
+
+console = Console(stderr=True, width=120)
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@dataclass
+class Outcome:
+    """What the recognizer said about one file."""
+
+    label: int
+    digit: int | None  # None: the CLI reported an error for this file
+    confidence: float
+    error: str | None = None
+
+
+@dataclass
+class Score:
+    """Accuracy and calibration of one group of predictions."""
+
+    n: int
+    accuracy: float
+    ece: float
+    errors: int
+
+
+def expected_calibration_error(
+    confidence: npt.NDArray[np.float64], correct: npt.NDArray[np.bool_], bins: int = ECE_BINS
+) -> float:
+    """ECE: the bin-size-weighted mean |accuracy - mean confidence| over equal-width bins."""
+    if confidence.size == 0:
+        return float("nan")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            gap = abs(float(correct[members].mean()) - float(confidence[members].mean()))
+            total += gap * int(members.sum())
+    return total / confidence.size
+
+
+def score_outcomes(outcomes: list[Outcome]) -> Score:
+    """Accuracy over all files (errors count as wrong) and ECE over the predicted ones."""
+    predicted = [o for o in outcomes if o.digit is not None]
+    correct_all = sum(o.digit == o.label for o in predicted)
+    confidence = np.array([o.confidence for o in predicted], dtype=np.float64)
+    correct = np.array([o.digit == o.label for o in predicted], dtype=np.bool_)
+    return Score(
+        n=len(outcomes),
+        accuracy=correct_all / max(len(outcomes), 1),
+        ece=expected_calibration_error(confidence, correct),
+        errors=len(outcomes) - len(predicted),
+    )
+
+
+def score_probabilities(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any]) -> Score:
+    """Accuracy and ECE of array predictions."""
+    digits = probabilities.argmax(axis=1)
+    correct = digits == labels
+    confidence = probabilities.max(axis=1).astype(np.float64)
+    return Score(
+        n=len(labels),
+        accuracy=float(correct.mean()),
+        ece=expected_calibration_error(confidence, correct),
+        errors=0,
+    )
+
+
+def render_all(
+    variations: list[Variation],
+    images: npt.NDArray[np.uint8],
+    labels: npt.NDArray[np.uint8],
+    folder: Path,
+    seed: int,
+) -> dict[str, tuple[str, int]]:
+    """Write every (variation, digit) file; return {path: (variation name, true label)}."""
+    truth: dict[str, tuple[str, int]] = {}
+    indices = {v.name: i for i, v in enumerate(VARIATIONS)}
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("rendering", total=len(variations) * len(images))
+        for variation in variations:
+            (folder / variation.name).mkdir(parents=True, exist_ok=True)
+            for item, (digit, label) in enumerate(zip(images, labels, strict=True)):
+                rendered = variation.render(
+                    digit, variation_rng(seed, indices[variation.name], item)
+                )
+                path = folder / variation.name / f"{item:05d}_{int(label)}{rendered.suffix}"
+                rendered.save(path)
+                truth[str(path)] = (variation.name, int(label))
+                progress.advance(task)
+    return truth
+
+
+def classify_with_cli(paths: list[str]) -> dict[str, dict[str, Any]]:
+    """Run ``mnist-infer predict --json`` on ``paths`` in chunks; return {path: JSON object}."""
+    executable = Path(sys.executable).with_name("mnist-infer")
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "mnist_infer"]
+    results: dict[str, dict[str, Any]] = {}
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("mnist-infer predict --json", total=len(paths))
+        for start in range(0, len(paths), CHUNK):
+            chunk = paths[start : start + CHUNK]
+            done = subprocess.run(
+                [*command, "predict", "--json", *chunk],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode not in (0, 1):
+                raise RuntimeError(f"mnist-infer failed ({done.returncode}): {done.stderr[-2000:]}")
+            for line in done.stdout.splitlines():
+                if line.strip():
+                    obj = json.loads(line)
+                    results[obj["path"]] = obj
+            progress.advance(task, len(chunk))
+    return results
+
+
+def classify_in_process(paths: list[str]) -> dict[str, dict[str, Any]]:
+    """The same through the Python API (``--engine python``): faster while iterating."""
+    from mnist_infer import Classifier
+
+    classifier = Classifier()
+    results: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(paths), CHUNK):
+        chunk = paths[start : start + CHUNK]
+        for path, outcome in zip(chunk, classifier.classify_each(chunk), strict=True):
+            if isinstance(outcome, Exception):
+                results[path] = {"path": path, "error": str(outcome)}
+            else:
+                results[path] = {
+                    "path": path,
+                    "digit": outcome.digit,
+                    "confidence": outcome.confidence,
+                }
+    return results
+
+
+@app.command()
+def main(
+    split: Annotated[str, typer.Option(help="MNIST digits to render: test or val")] = "test",
+    per_variation: Annotated[int, typer.Option(help="digits per variation")] = 300,
+    seed: Annotated[int, typer.Option(help="seed of the digit draw and the rendering")] = 0,
+    keep: Annotated[Path | None, typer.Option(help="keep the rendered files here")] = None,
+    report: Annotated[Path | None, typer.Option(help="JSON report path")] = None,
+    only: Annotated[str | None, typer.Option(help="comma-separated variation names")] = None,
+    engine: Annotated[str, typer.Option(help="cli (the real path) or python (faster)")] = "cli",
+    data_dir: Annotated[Path | None, typer.Option(help="MNIST folder (or MNIST_DATA_DIR)")] = None,
+) -> None:
+    """Render, classify, and print accuracy and calibration per variation."""
+    from mnist_infer import Classifier
+    from train.data import load_mnist
+
+    if split not in ("test", "val"):
+        raise typer.BadParameter("--split must be test or val")
+    wanted = set(only.split(",")) if only else None
+    variations = [v for v in VARIATIONS if wanted is None or v.name in wanted]
+    if not variations:
+        raise typer.BadParameter(f"no variation matches {only!r}")
+
+    data = load_mnist(data_dir)
+    all_images = data.test_images if split == "test" else data.val_images
+    all_labels = data.test_labels if split == "test" else data.val_labels
+    chosen = np.sort(
+        np.random.default_rng(seed).choice(len(all_images), per_variation, replace=False)
+    )
+    images, labels = all_images[chosen], all_labels[chosen]
+
+    classifier = Classifier()
+    array_full = score_probabilities(classifier.predict_proba(all_images), all_labels)
+    array_probabilities = classifier.predict_proba(images)
+    array_same = score_probabilities(array_probabilities, labels)
+
+    with tempfile.TemporaryDirectory(prefix="real-world-") as temporary:
+        folder = keep if keep is not None else Path(temporary)
+        started = time.perf_counter()
+        truth = render_all(variations, images, labels, folder, seed)
+        render_s = time.perf_counter() - started
+        started = time.perf_counter()
+        paths = list(truth)
+        classify = classify_with_cli if engine == "cli" else classify_in_process
+        results = classify(paths)
+        classify_s = time.perf_counter() - started
+
+    by_variation: dict[str, list[Outcome]] = {v.name: [] for v in variations}
+    for path, (name, label) in truth.items():
+        obj = results.get(path, {"error": "no output for this file"})
+        if "digit" in obj:
+            outcome = Outcome(label, int(obj["digit"]), float(obj["confidence"]))
+        else:
+            outcome = Outcome(label, None, 0.0, str(obj.get("error")))
+        by_variation[name].append(outcome)
+
+    scores = {name: score_outcomes(outcomes) for name, outcomes in by_variation.items()}
+    every = [o for outcomes in by_variation.values() for o in outcomes]
+    must = [o for v in variations if v.must_show for o in by_variation[v.name]]
+    overall = score_outcomes(every)
+    must_show = score_outcomes(must) if must else None
+
+    table = Table(
+        title=(
+            f"Real-world suite: {len(variations)} variations x {per_variation} {split} digits,"
+            f" through {'mnist-infer predict --json' if engine == 'cli' else 'the Python API'}"
+        )
+    )
+    for column in ("variation", "n", "files acc", "arrays acc", "gap (pt)", "ECE files", "errors"):
+        table.add_column(column, justify="left" if column == "variation" else "right")
+    for variation in variations:
+        s = scores[variation.name]
+        gap = 100 * (s.accuracy - array_same.accuracy)
+        style = "red" if gap < -3 else ("yellow" if gap < -0.5 else "")
+        table.add_row(
+            variation.name + (" *" if variation.must_show else ""),
+            str(s.n),
+            f"{100 * s.accuracy:.2f}%",
+            f"{100 * array_same.accuracy:.2f}%",
+            f"{gap:+.2f}",
+            f"{100 * s.ece:.2f}%",
+            str(s.errors),
+            style=style,
+        )
+    table.add_section()
+    summary_rows = [("overall", overall)] + ([("must-show (*)", must_show)] if must_show else [])
+    for title, s in summary_rows:
+        table.add_row(
+            title,
+            str(s.n),
+            f"{100 * s.accuracy:.2f}%",
+            f"{100 * array_same.accuracy:.2f}%",
+            f"{100 * (s.accuracy - array_same.accuracy):+.2f}",
+            f"{100 * s.ece:.2f}%",
+            str(s.errors),
+        )
+    Console(width=120).print(table)
+    console.print(
+        f"arrays, whole {split} split ({array_full.n}): accuracy {100 * array_full.accuracy:.2f}%,"
+        f" ECE {100 * array_full.ece:.2f}%; same {per_variation} digits: ECE"
+        f" {100 * array_same.ece:.2f}%. Rendering {render_s:.0f} s, classifying {classify_s:.0f} s"
+        f" ({len(paths) / max(classify_s, 1e-9):.0f} files/s)."
+    )
+
+    info = classifier.info
+    payload = {
+        "split": split,
+        "per_variation": per_variation,
+        "seed": seed,
+        "engine": engine,
+        "model": {
+            "sha256": info.sha256,
+            "recipe": info.recipe,
+            "test_accuracy": info.test_accuracy,
+            "created": info.created,
+        },
+        "arrays_whole_split": asdict(array_full),
+        "arrays_same_digits": asdict(array_same),
+        "overall": asdict(overall),
+        "must_show": asdict(must_show) if must_show else None,
+        "variations": {
+            v.name: {
+                **asdict(scores[v.name]),
+                "description": v.description,
+                "must_show": v.must_show,
+            }
+            for v in variations
+        },
+        "seconds": {"render": render_s, "classify": classify_s},
+    }
+    out = report if report is not None else Path("runs") / f"real_world_{split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    console.print(f"report: {out}")
+    if os.environ.get("REAL_WORLD_SHOW_ERRORS"):
+        for name, outcomes in by_variation.items():
+            for o in outcomes:
+                if o.error:
+                    console.print(f"{name}: {o.error}")
+
+
+if __name__ == "__main__":
+    app()
