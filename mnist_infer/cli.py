@@ -147,7 +147,7 @@ def _prepared_blocks(
         block = entries[start : start + BLOCK_SIZE]
         todo = [(entry.label, entry.path, entry.data) for entry in block if entry.error is None]
         if pool is not None:
-            chunk = max(1, min(64, len(todo) // (pool._max_workers * 4)))
+            chunk = max(1, min(64, len(todo) // (os.cpu_count() or 1) // 4))
             done = iter(list(pool.map(_prepare, todo, chunksize=chunk)))
         else:
             done = iter([_prepare(job) for job in todo])

@@ -76,11 +76,15 @@ def load_image(source: ImageSource, *, name: str | None = None) -> Image.Image:
 
 def _open_path(source: str | os.PathLike[str], label: str) -> io.BufferedReader:
     """Open a file for reading, with a clear message for the usual ways that fails."""
+    if not os.fspath(source):
+        raise InvalidImageError(f"{label or repr('')}: empty path, not an image file")
     path = Path(source)
-    if path.is_dir():
-        raise InvalidImageError(f"{label}: is a directory, not an image file")
     try:
+        if path.is_dir():
+            raise InvalidImageError(f"{label}: is a directory, not an image file")
         handle = path.open("rb")
+    except InvalidImageError:
+        raise
     except FileNotFoundError:
         raise InvalidImageError(f"{label}: file not found") from None
     except PermissionError:

@@ -234,3 +234,10 @@ def test_decompression_bomb_over_pillows_limit() -> None:
 def test_unsupported_source_type() -> None:
     with pytest.raises(InvalidInputError, match="cannot read a int as an image"):
         load_image(42)  # type: ignore[arg-type]
+
+
+def test_empty_and_overlong_paths(tmp_path: Path) -> None:
+    with pytest.raises(InvalidImageError, match=r"'': empty path"):
+        load_image("")
+    with pytest.raises(InvalidImageError, match=r"cannot open file \(OSError"):
+        load_image(tmp_path / ("x" * 5000))
