@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,12 +13,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from train.data import DataError, MnistData, load_mnist
 from train.recipes import RECIPES, get_recipe
 
+if TYPE_CHECKING:
+    from train.trainer import TrainResult
+
 app = typer.Typer(
     help="Train, evaluate and export the mnist-infer 784-256-10 MLP.",
     no_args_is_help=True,
     add_completion=False,
 )
 console = Console()
+#: Errors go to stderr, one unwrapped line each, so scripts and logs can grep them.
+error_console = Console(stderr=True, soft_wrap=True)
 
 DataDirOption = Annotated[
     Path | None,
@@ -32,12 +37,23 @@ DataDirOption = Annotated[
 RunDirArgument = Annotated[Path, typer.Argument(help="Run folder written by `fit`.")]
 
 
+def load_run_or_exit(run_dir: Path) -> tuple[TrainResult, dict[str, str]]:
+    """Load a run folder, turning a missing or unreadable checkpoint into one red line, exit 1."""
+    from train.checkpoint import load_run
+
+    try:
+        return load_run(run_dir)
+    except (OSError, RuntimeError, KeyError, TypeError) as error:
+        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
+        raise typer.Exit(1) from error
+
+
 def load_data_or_exit(data_dir: Path | None) -> MnistData:
     """Load MNIST, turning a DataError into one red line and exit code 1."""
     try:
         return load_mnist(data_dir)
     except DataError as error:
-        console.print(f"[red]error:[/red] {error}")
+        error_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error
 
 
@@ -53,6 +69,7 @@ def fit(
 ) -> None:
     """Train a recipe; save checkpoint, config and history in the run folder."""
     from train.checkpoint import save_run
+    from train.model import MLP
     from train.trainer import EpochLog, train
 
     try:
@@ -73,7 +90,7 @@ def fit(
     ) as progress:
         task = progress.add_task("", total=config.epochs)
 
-        def report(log: EpochLog) -> None:
+        def report(log: EpochLog, _: MLP) -> None:
             progress.update(
                 task,
                 advance=1,
@@ -99,10 +116,9 @@ def evaluate(
     data_dir: DataDirOption = None,
 ) -> None:
     """Score a run on validation and test: tables, confusion matrix, figures, report.json."""
-    from train.checkpoint import load_run
     from train.evaluate import Metrics, evaluate_run, per_digit_table
 
-    result, _ = load_run(run_dir)
+    result, _ = load_run_or_exit(run_dir)
     data = load_data_or_exit(data_dir)
     out_dir = out or (run_dir if run_dir.is_dir() else run_dir.parent)
     report = evaluate_run(result, data, out_dir)
@@ -133,13 +149,12 @@ def export(
 ) -> None:
     """Export a run to ONNX only if it passes the gate: checker, onnxruntime == torch, accuracy."""
     from mnist_infer.contract import MetadataKey
-    from train.checkpoint import load_run
     from train.export import ExportRefusedError, export_model
 
-    result, dataset_sha256 = load_run(run_dir)
+    result, dataset_sha256 = load_run_or_exit(run_dir)
     data = load_data_or_exit(data_dir)
     if dataset_sha256 != data.sha256:
-        console.print("[red]error:[/red] the run was trained on other data files than these")
+        error_console.print("[red]error:[/red] the run was trained on other data files than these")
         raise typer.Exit(1)
     metadata = {
         MetadataKey.VAL_ACCURACY: f"{result.val_accuracy:.4f}",
@@ -158,7 +173,7 @@ def export(
             min_accuracy=min_accuracy,
         )
     except ExportRefusedError as error:
-        console.print(f"[red]error:[/red] {error}")
+        error_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error
     console.print(
         f"exported {report.path} (sha256 {report.sha256[:12]}...): test accuracy"

@@ -41,13 +41,15 @@ def sample_at(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.T
 
 
 def dilate(images: torch.Tensor) -> torch.Tensor:
-    """Grow strokes by one pixel (3x3 max filter)."""
-    return F.max_pool2d(images, 3, stride=1, padding=1)
+    """Grow strokes by one pixel: a separable 3x3 max filter (faster than max_pool2d here)."""
+    padded = F.pad(images, (1, 1, 1, 1))
+    rows = torch.maximum(torch.maximum(padded[..., :-2], padded[..., 1:-1]), padded[..., 2:])
+    return torch.maximum(torch.maximum(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
 
 
 def erode(images: torch.Tensor) -> torch.Tensor:
-    """Thin strokes by one pixel (3x3 min filter)."""
-    return -F.max_pool2d(-images, 3, stride=1, padding=1)
+    """Thin strokes by one pixel (3x3 min filter; zero padding, i.e. background outside)."""
+    return -dilate(-images)
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -201,14 +203,18 @@ class Augmenter:
         c = self.config
         batch = len(images)
         changed = self.chance(batch, c.stroke_probability)
-        amount = torch.where(changed, self.uniform(batch, -0.6, c.stroke_max), torch.zeros(batch))
-        if not bool(changed.any()):
+        count = int(changed.sum())
+        if count == 0:
             return images
-        grown = dilate(images)
-        levels = torch.stack((erode(images), images, grown, dilate(grown)))  # at -1, 0, 1, 2
+        chosen = images[changed]
+        grown = dilate(chosen)
+        levels = torch.stack((erode(chosen), chosen, grown, dilate(grown)))  # at -1, 0, 1, 2
+        amount = self.uniform(count, -0.6, c.stroke_max)
         low = amount.floor().clamp(-1, 1)
         weight = (amount - low).view(-1, 1, 1, 1)
         index = (low + 1).long()
-        rows = torch.arange(batch)
+        rows = torch.arange(count)
         below, above = levels[index, rows], levels[index + 1, rows]
-        return below + weight * (above - below)
+        images = images.clone()
+        images[changed] = below + weight * (above - below)
+        return images
