@@ -7,6 +7,8 @@ loaded only when a ``Classifier`` is first used.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from mnist_infer._version import __version__
@@ -61,3 +63,21 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Module type of this package: keeps ``mnist_infer.preprocess`` the public function.
+
+    The function lives in the submodule of the same name, and importing a submodule makes Python
+    set the package attribute to the module, which would turn ``from mnist_infer import
+    preprocess`` into a module once anything had imported ``mnist_infer.preprocess``. The
+    submodule stays available as ``from mnist_infer.preprocess import ...``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "preprocess" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -46,3 +46,16 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         "    print(error)"
     )
     assert python(code) == "module 'mnist_infer' has no attribute 'nope'"
+
+
+def test_preprocess_stays_the_function_after_its_module_is_imported() -> None:
+    code = (
+        "import numpy as np\n"
+        "import mnist_infer.preprocess\n"
+        "from mnist_infer.preprocess import frame_digit\n"
+        "from mnist_infer import preprocess\n"
+        "import mnist_infer\n"
+        "print(callable(preprocess), preprocess is mnist_infer.preprocess, callable(frame_digit))\n"
+        "print(preprocess(np.zeros((28, 28), np.uint8)).shape)"
+    )
+    assert python(code).splitlines() == ["True True True", "(28, 28)"]
