@@ -87,14 +87,18 @@ def _expand(
         if not folder.is_dir():
             entries.append(_Entry(label=given, path=given))  # decoding reports missing files
             continue
-        found = _images_in(folder, recursive=recursive)
+        try:
+            found = _images_in(folder, recursive=recursive)
+            has_subfolders = any(child.is_dir() for child in folder.iterdir())
+        except OSError as error:
+            reason = error.strerror or str(error)
+            entries.append(_Entry(label=given, error=f"{given}: cannot read folder ({reason})"))
+            continue
         if found:
             entries.extend(_Entry(label=str(path), path=str(path)) for path in found)
             continue
         hint = (
-            "; use --recursive to look in sub-folders"
-            if not recursive and any(child.is_dir() for child in folder.iterdir())
-            else ""
+            "; use --recursive to look in sub-folders" if has_subfolders and not recursive else ""
         )
         suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
         entries.append(
@@ -104,13 +108,11 @@ def _expand(
 
 
 def _images_in(folder: Path, *, recursive: bool) -> list[Path]:
-    try:
-        children = folder.rglob("*") if recursive else folder.iterdir()
-        return sorted(
-            path for path in children if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
-        )
-    except OSError:
-        return []
+    """List the image files in ``folder`` (and below, if ``recursive``), sorted by path."""
+    children = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        path for path in children if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
+    )
 
 
 def _prepare(job: tuple[str, str | None, bytes | None]) -> npt.NDArray[np.float32] | str:
