@@ -284,7 +284,10 @@ def _progress(total: int) -> Any:
     from rich.console import Console
     from rich.progress import Progress
 
-    progress = Progress(console=Console(stderr=True), transient=True)
+    # No redirection: results must go to stdout, not around the bar on stderr.
+    progress = Progress(
+        console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False
+    )
     progress.start()
     progress.add_task("classifying", total=total)
     return progress

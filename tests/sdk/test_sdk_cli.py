@@ -350,3 +350,42 @@ def test_keyboard_interrupt_and_internal_errors_never_show_a_traceback(tmp_path:
         "mnist-infer: internal error: RuntimeError: simulated bug "
         "(set MNIST_INFER_DEBUG=1 to see the traceback)"
     )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_only_when_stderr_is_a_terminal(tmp_path: Path, draw) -> None:
+    import pty
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(60):
+        draw.digit(7).resize((30, 35)).save(folder / f"{index:02d}.png")
+    piped = run_cli("predict", "--json", "--jobs", "1", str(folder))
+    assert piped.returncode == 0
+    assert piped.stderr == ""  # no progress bar when stderr is not a terminal
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(EXECUTABLE), "predict", "--json", "--jobs", "1", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    drawn = b""
+    try:
+        while True:  # drain the terminal while the command runs, or its writes would block
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the command ended and closed its side
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        stdout = process.stdout.read() if process.stdout else b""
+        returncode = process.wait(timeout=120)
+    finally:
+        os.close(controller)
+        process.kill()
+    assert returncode == 0
+    assert len(json_lines(stdout.decode())) == 60  # stdout unaffected
+    assert b"classifying" in drawn
