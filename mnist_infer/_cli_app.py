@@ -52,7 +52,9 @@ ModelOption = Annotated[
 ]
 ThreadsOption = Annotated[
     int | None,
-    typer.Option("--threads", min=1, help="onnxruntime intra-op threads [default: cores, max 4]."),
+    typer.Option(
+        "--threads", min=1, help="onnxruntime intra-op threads (default: usable cores, at most 4)."
+    ),
 ]
 
 
@@ -86,7 +88,7 @@ def predict(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Processes decoding images [default: usable cores]."
+            "--jobs", "-j", min=1, help="Processes decoding images (default: the usable cores)."
         ),
     ] = None,
     model: ModelOption = None,
