@@ -106,14 +106,21 @@ def _check_values(rows: np.ndarray, *, name: str, original: np.ndarray) -> None:
     raise InvalidInputError(f"{name}: unsupported dtype {rows.dtype}; {EXPECTED_FORMAT}")
 
 
-def normalise_rows(rows: np.ndarray) -> np.ndarray:
-    """Turn validated [n, 784] pixels into C-contiguous float32 in [0, 1]; copy only if needed."""
-    if rows.dtype == np.float32:
-        return np.ascontiguousarray(rows)
+def normalise_rows(rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Turn validated [n, 784] pixels into C-contiguous float32 in [0, 1]; copy only if needed.
+
+    C-contiguous float32 comes back as it is. Anything else is converted, into ``out`` when given
+    (a float32 C-contiguous [n, 784] buffer, reused to spare the allocation) or a new array.
+    """
+    if rows.dtype == np.float32 and rows.flags.c_contiguous:
+        return rows
+    if out is None:
+        out = np.empty(rows.shape, dtype=np.float32)
     if rows.dtype.kind in "iu":
-        scaled: np.ndarray = np.divide(rows, _MAX_UINT8, dtype=np.float32)  # as training's x / 255
-        return scaled
-    return np.ascontiguousarray(rows, dtype=np.float32)
+        np.divide(rows, _MAX_UINT8, out=out, dtype=np.float32)  # exactly training's x / 255
+    else:
+        out[...] = rows  # float16/64, bool, or non-contiguous float32
+    return out
 
 
 def to_pixels(array: npt.ArrayLike, *, name: str = "array") -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, overload
@@ -41,9 +42,10 @@ __all__ = [
     "default_threads",
 ]
 
-#: Rows per session call (51 MB of float32 at most). Every call pays onnxruntime's thread hand-off,
-#: which on a busy machine costs milliseconds, so chunks are large; they only bound memory.
-DEFAULT_BATCH_SIZE: Final = 16384
+#: Rows per session call. Measured on 2 busy cores: 4096 rows (12.8 MB of float32, normalised
+#: into a reused buffer) ran faster than smaller chunks (more session calls, each paying
+#: onnxruntime's thread hand-off) and than larger ones (less cache-friendly).
+DEFAULT_BATCH_SIZE: Final = 4096
 #: Upper bound of the default intra-op thread count: the model is small, more threads only contend.
 MAX_DEFAULT_THREADS: Final = 4
 DEFAULT_PROVIDERS: Final = ("CPUExecutionProvider",)
@@ -171,6 +173,7 @@ class Classifier:
             model_file.data, model_file.location, self._threads, self._providers
         )
         self._output_names = [OUTPUT_NAME]
+        self._local = threading.local()  # per-thread scratch buffers, see _scratch
         self._info = _check_contract(
             self._session, model_file, threads=self._threads, providers=self._providers
         )
@@ -267,12 +270,28 @@ class Classifier:
         """Run validated [N, 784] rows through the model, one session call per chunk."""
         count = rows.shape[0]
         if count <= self._batch_size:
-            return self._run(normalise_rows(rows))
+            return self._run(normalise_rows(rows, self._scratch(count, rows)))
         out = np.empty((count, NUM_CLASSES), dtype=np.float32)
         for start in range(0, count, self._batch_size):
-            stop = start + self._batch_size
-            out[start:stop] = self._run(normalise_rows(rows[start:stop]))
+            chunk = rows[start : start + self._batch_size]
+            out[start : start + len(chunk)] = self._run(
+                normalise_rows(chunk, self._scratch(len(chunk), chunk))
+            )
         return out
+
+    def _scratch(self, count: int, rows: np.ndarray) -> npt.NDArray[np.float32] | None:
+        """Return this thread's reusable float32 buffer for ``count`` rows (None: not needed).
+
+        Reusing it spares allocating (and page-faulting) a fresh array on every call; it is
+        per thread, so threads sharing the classifier never share a buffer.
+        """
+        if rows.dtype == np.float32 and rows.flags.c_contiguous:
+            return None
+        buffer: npt.NDArray[np.float32] | None = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.shape[0] < count:
+            buffer = np.empty((count, NUM_PIXELS), dtype=np.float32)
+            self._local.buffer = buffer
+        return buffer[:count]
 
     def _run(self, pixels: npt.NDArray[np.float32]) -> Probabilities:
         try:

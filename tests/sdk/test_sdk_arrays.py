@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_infer.arrays import as_image, to_pixels, validate_batch
+from mnist_infer.arrays import as_image, normalise_rows, to_pixels, validate_batch
 from mnist_infer.errors import InvalidInputError
 
 RNG = np.random.default_rng(0)
@@ -136,3 +136,13 @@ def test_expected_format_is_in_shape_errors() -> None:
 def test_non_arrays_are_refused() -> None:
     with pytest.raises(InvalidInputError, match="got list, expected a numpy array"):
         to_pixels([0.0] * 784)
+
+
+def test_normalise_rows_writes_into_a_given_buffer() -> None:
+    rows = validate_batch(UINT8_BATCH)
+    buffer = np.full((5, 784), -1.0, dtype=np.float32)
+    result = normalise_rows(rows, buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(buffer, UINT8_BATCH.reshape(5, 784) / np.float32(255))
+    floats = RNG.random((2, 784), dtype=np.float32)
+    assert normalise_rows(floats, buffer[:2]) is floats  # float32 needs no buffer

@@ -361,3 +361,11 @@ def test_classify_each_keeps_going_past_bad_inputs(
     assert isinstance(outcomes[4], InvalidInputError)
     assert "outside [0, 1]" in str(outcomes[4])
     assert classifier.classify_each([]) == []
+
+
+def test_results_do_not_share_memory_between_calls(classifier: Classifier) -> None:
+    first = classifier.predict_proba(BATCH[:10])
+    kept = first.copy()
+    classifier.predict_proba(BATCH[10:20])  # reuses this thread's normalising buffer
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(first, classifier.predict_proba(BATCH[:10]))
