@@ -195,7 +195,7 @@ class Augmenter:
         return sample_at(images, source_x, source_y)
 
     def change_strokes(self, images: torch.Tensor) -> torch.Tensor:
-        """Make strokes thinner (erode by up to 0.6) or heavier (dilate by up to ``stroke_max``).
+        """Make strokes thinner (erode by up to ``thin_max``) or heavier (dilate by ``stroke_max``).
 
         The amount is piecewise-linear between erode (-1), original (0), dilate (1) and dilate twice
         (2), so stroke width varies continuously rather than in whole pixels.
@@ -209,7 +209,7 @@ class Augmenter:
         chosen = images[changed]
         grown = dilate(chosen)
         levels = torch.stack((erode(chosen), chosen, grown, dilate(grown)))  # at -1, 0, 1, 2
-        amount = self.uniform(count, -0.6, c.stroke_max)
+        amount = self.uniform(count, -c.thin_max, c.stroke_max)
         low = amount.floor().clamp(-1, 1)
         weight = (amount - low).view(-1, 1, 1, 1)
         index = (low + 1).long()
