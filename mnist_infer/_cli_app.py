@@ -53,7 +53,7 @@ ModelOption = Annotated[
 ThreadsOption = Annotated[
     int | None,
     typer.Option(
-        "--threads", min=1, help="onnxruntime intra-op threads (default: usable cores, at most 4)."
+        "--threads", min=1, help="onnxruntime intra-op threads (default: half the cores, 1 to 4)."
     ),
 ]
 

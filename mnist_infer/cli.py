@@ -410,7 +410,11 @@ def run_info(
         ("contract version", str(details["contract_version"])),
         ("created", details["created"] or "unknown"),
         ("git commit", details["git_commit"] or "unknown"),
-        ("providers", ", ".join(details["providers"]) + f" ({details['threads']} threads)"),
+        (
+            "providers",
+            ", ".join(details["providers"])
+            + f" ({details['threads']} thread{'s' if details['threads'] != 1 else ''})",
+        ),
         ("mnist-infer", details["mnist_infer_version"]),
         ("onnxruntime", details["onnxruntime_version"]),
     ]
