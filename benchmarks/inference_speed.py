@@ -14,7 +14,8 @@ Measured (medians of interleaved repeats, so machine load hits both sides alike)
    onnxruntime and PIL, opens the PNG and runs the model once (target <= 1.3x);
 4. files per second: ``mnist-infer predict --json`` on a folder of 2,000 PNGs (generated here).
 
-The bare session uses the same model bytes and the same session options as the Classifier.
+The bare session uses the same model bytes and the same session options (threads included) as
+the Classifier. The CLI runs with its defaults.
 """
 
 from __future__ import annotations
@@ -91,11 +92,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and files")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="intra-op threads for both sides (default: SDK's)"
+    )
     args = parser.parse_args()
     repeats = 5 if args.quick else 15
     file_count = 200 if args.quick else 2000
 
-    classifier = Classifier()
+    classifier = Classifier(threads=args.threads)
     session = bare_session(classifier)
     rng = np.random.default_rng(0)
     batch = rng.integers(0, 256, size=(10_000, 28, 28), dtype=np.uint8)
@@ -157,7 +161,7 @@ def main() -> None:
         ours, bare = interleaved(
             lambda: run_cli("predict", str(one_png)),
             lambda: subprocess.run([sys.executable, "-c", bare_code], capture_output=True),
-            repeats,
+            repeats + 6,  # process start-up is the noisiest of the four
         )
         print(
             f"start-up    mnist-infer predict one.png {ours * 1e3:6.0f} ms | "

@@ -8,7 +8,6 @@ instance can be shared across threads). Batches run through the model in chunks 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -390,6 +389,8 @@ def _float_or_none(text: str | None) -> float | None:
 
 
 def _json_mapping(text: str | None) -> dict[str, str]:
+    import json  # only here: keeps the CLI's start-up lean
+
     try:
         value = json.loads(text) if text else {}
     except ValueError:
