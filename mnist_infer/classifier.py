@@ -49,6 +49,8 @@ DEFAULT_BATCH_SIZE: Final = 4096
 MAX_DEFAULT_THREADS: Final = 4
 DEFAULT_PROVIDERS: Final = ("CPUExecutionProvider",)
 
+#: One image that is not an array (arrays may hold one image or a batch; see ``arrays``).
+OneImage = Image.Image | str | os.PathLike[str] | bytes | bytearray | memoryview
 Probabilities = npt.NDArray[np.float32]
 Digits = npt.NDArray[np.int64]
 
@@ -196,7 +198,7 @@ class Classifier:
     # --- the three ways to ask ------------------------------------------------------------
 
     @overload
-    def predict(self, x: Image.Image | str | os.PathLike[str] | bytes) -> int: ...
+    def predict(self, x: OneImage) -> int: ...
     @overload
     def predict(self, x: list[Any] | tuple[Any, ...]) -> Digits: ...
     @overload
@@ -208,7 +210,7 @@ class Classifier:
         return int(digits[0]) if single else digits
 
     @overload
-    def predict_proba(self, x: Image.Image | str | os.PathLike[str] | bytes) -> Probabilities: ...
+    def predict_proba(self, x: OneImage) -> Probabilities: ...
     @overload
     def predict_proba(self, x: list[Any] | tuple[Any, ...]) -> Probabilities: ...
     @overload
@@ -220,7 +222,7 @@ class Classifier:
         return probabilities[0] if single else probabilities
 
     @overload
-    def classify(self, x: Image.Image | str | os.PathLike[str] | bytes) -> Prediction: ...
+    def classify(self, x: OneImage) -> Prediction: ...
     @overload
     def classify(self, x: list[Any] | tuple[Any, ...]) -> list[Prediction]: ...
     @overload

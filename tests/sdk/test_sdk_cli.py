@@ -389,3 +389,13 @@ def test_progress_bar_only_when_stderr_is_a_terminal(tmp_path: Path, draw) -> No
     assert returncode == 0
     assert len(json_lines(stdout.decode())) == 60  # stdout unaffected
     assert b"classifying" in drawn
+
+
+def test_fast_path_reads_stdin_and_reports_failures(digit_file: Path, tmp_path: Path) -> None:
+    good = run_cli("predict", "-", stdin=digit_file.read_bytes())
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.splitlines()[1].split()[:2] == ["-", "3"]
+    bad = run_cli("predict", str(digit_file), str(tmp_path / "nope.png"))
+    assert bad.returncode == 1
+    assert "file not found" in bad.stdout
+    assert bad.stderr.strip() == "1 of 2 input(s) failed"
