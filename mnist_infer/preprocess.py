@@ -183,8 +183,9 @@ def _ink_is_dark(gray: FloatImage) -> bool:
     single noisy pixels do not vote either.
     """
     small = min(gray.shape) < 48
-    paper = np.float32(np.median(_border(gray))) if small or _evenly_lit(gray) else None
-    if paper is None:
+    if small or _evenly_lit(gray):
+        paper = np.full_like(gray, float(np.median(_border(gray))))
+    else:
         paper = _surface(gray, 50)
     deviation = _box_blur(gray, 0 if small else 1) - paper
     return -float(deviation.min()) > float(deviation.max())
