@@ -99,8 +99,8 @@ def main() -> None:
                 rows.append((path.name, int(index), description, prediction.confidence))
                 break
             path.unlink()
-    for name, index, description, confidence in rows:
-        print(f"| `{name}` | {index} | {description} | {confidence:.3f} |")
+    for name, test_index, description, confidence in rows:
+        print(f"| `{name}` | {test_index} | {description} | {confidence:.3f} |")
 
 
 if __name__ == "__main__":
