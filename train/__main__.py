@@ -91,12 +91,13 @@ def fit(
         task = progress.add_task("", total=config.epochs)
 
         def report(log: EpochLog, _: MLP) -> None:
-            progress.update(
-                task,
-                advance=1,
-                description=f"loss {log.train_loss:.4f}  val loss {log.val_loss:.4f}"
-                f"  val acc {log.val_accuracy:.4f}",
+            summary = (
+                f"loss {log.train_loss:.4f}  val loss {log.val_loss:.4f}"
+                f"  val acc {log.val_accuracy:.4f}"
             )
+            progress.update(task, advance=1, description=summary)
+            if not console.is_terminal:  # logs get one line per epoch instead of a bar
+                console.print(f"epoch {log.epoch}/{config.epochs}  {summary}  {log.seconds:.0f} s")
 
         result = train(config, data, on_epoch=report)
     path = save_run(result, run_dir, data.sha256)
