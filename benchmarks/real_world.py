@@ -177,7 +177,7 @@ def classify_in_process(paths: list[str]) -> dict[str, dict[str, Any]]:
 @app.command()
 def main(
     split: Annotated[str, typer.Option(help="MNIST digits to render: test or val")] = "test",
-    per_variation: Annotated[int, typer.Option(help="digits per variation")] = 300,
+    per_variation: Annotated[int, typer.Option(help="digits per variation")] = 200,
     seed: Annotated[int, typer.Option(help="seed of the digit draw and the rendering")] = 0,
     keep: Annotated[Path | None, typer.Option(help="keep the rendered files here")] = None,
     report: Annotated[Path | None, typer.Option(help="JSON report path")] = None,

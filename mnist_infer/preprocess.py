@@ -49,6 +49,8 @@ WORK_SIDE: Final = 512
 MIN_PIECE_FRACTION: Final = 0.05
 #: Resolution (longer side) at which ink pieces are grouped into connected components.
 GROUPING_SIDE: Final = 128
+#: Noise sigmas above which the ink mask is found on a 3x3, 5x5, 7x7 box-smoothed copy.
+NOISE_STEPS: Final = (0.01, 0.03, 0.06)
 #: Anti-aliasing filter of the final resize: area averaging, as MNIST (support stays 20 px).
 RESAMPLE: Final = Image.Resampling.BOX
 #: Stroke widths (twice area over outline, relative to the box's long side) left as they are;
@@ -286,9 +288,8 @@ def _find_ink(residual: FloatImage) -> _Evidence:
     """
     h, w = residual.shape
     sigma = _noise_sigma(residual)
-    radius = 0 if min(h, w) < 48 else max(1, round(min(h, w) / 150))
-    if sigma > 0.04:
-        radius += 1
+    # Smooth only as much as the noise asks: a wider box would wash out a small, thin digit.
+    radius = int(np.searchsorted(NOISE_STEPS, sigma)) if min(h, w) >= 16 else 0
     smooth = _box_blur(residual, radius)
     smooth_sigma = sigma / (2 * radius + 1)  # a box mean of n*n pixels divides noise by n
     floor = max(6.0 * smooth_sigma, 0.08)

@@ -1,0 +1,138 @@
+"""Draw the pictures in docs/images/ for docs/preprocessing.md and docs/realistic.md.
+
+    python benchmarks/make_figures.py
+
+Uses MNIST **test** digits rendered by ``realistic_images.py``, ``frame_digit``'s trace of its
+intermediate stages, and the shipped model for the predictions printed under the pictures.
+Needs matplotlib (the ``train`` extra) and MNIST (``MNIST_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps
+from realistic_images import VARIATIONS, render_phone_photo, variation_rng
+
+from mnist_infer import Classifier
+from mnist_infer.images import load_image
+from mnist_infer.preprocess import frame_digit
+from train.data import load_mnist
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
+STAGE_TITLES = {
+    "input": "1. input (grey)",
+    "polarity": "2. polarity: ink bright",
+    "background": "3. background estimate",
+    "mask": "4. ink mask",
+    "digit": "5. main ink mass,\nnormalised (window)",
+    "strokes": "6. crop (stroke width\nchecked)",
+    "framed": "7. 28x28: 20x20 box,\ncentre of mass at 14",
+}
+
+
+def _show(axis: Any, picture: Image.Image | npt.NDArray[Any], title: str) -> None:
+    if isinstance(picture, Image.Image):
+        axis.imshow(picture)
+    else:
+        axis.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axis.set_title(title, fontsize=9)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _predict(classifier: Classifier, pixels: npt.NDArray[np.float32]) -> tuple[int, float]:
+    """(digit, confidence) for one 28x28 image."""
+    row = classifier.predict_proba(pixels[None])[0]
+    return int(row.argmax()), float(row.max())
+
+
+def _viewable(data: bytes) -> Image.Image:
+    """The file as a person sees it: upright, transparency shown over a checkerboard."""
+    image = ImageOps.exif_transpose(Image.open(__import__("io").BytesIO(data)))
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        rgba = image.convert("RGBA")
+        tiles = (np.indices(rgba.size[::-1]).sum(axis=0) // 16) % 2
+        board = Image.fromarray((150 + 60 * tiles).astype(np.uint8)).convert("RGBA")
+        board.alpha_composite(rgba)
+        return board.convert("RGB")
+    return image.convert("RGB")
+
+
+def pipeline_figure(digit: npt.NDArray[np.uint8], classifier: Classifier) -> None:
+    """One phone photo through every stage of frame_digit."""
+    data = render_phone_photo(digit, np.random.default_rng(7)).to_bytes()
+    stages: dict[str, npt.NDArray[np.float32]] = {}
+    framed = frame_digit(load_image(data), trace=stages.__setitem__)
+    digit_seen, confidence = _predict(classifier, framed)
+    figure, axes = plt.subplots(1, len(STAGE_TITLES) + 1, figsize=(17, 3.3))
+    _show(axes[0], _viewable(data), "phone photo (JPEG)")
+    for axis, (name, title) in zip(axes[1:], STAGE_TITLES.items(), strict=True):
+        _show(axis, stages[name], title)
+    axes[-1].set_xlabel(f"model: {digit_seen} ({confidence:.1%})", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(OUT / "pipeline_stages.png", dpi=80)
+    plt.close(figure)
+
+
+def variations_figure(images: npt.NDArray[np.uint8], classifier: Classifier) -> None:
+    """One rendered file per variation (top) and what the model sees (bottom)."""
+    columns = len(VARIATIONS)
+    figure, axes = plt.subplots(2, columns, figsize=(1.25 * columns, 3.2))
+    for index, variation in enumerate(VARIATIONS):
+        digit = images[index]
+        data = variation.render(digit, variation_rng(0, index, 0)).to_bytes()
+        framed = frame_digit(load_image(data))
+        seen, confidence = _predict(classifier, framed)
+        _show(axes[0, index], _viewable(data), variation.name.replace("_", "\n", 1))
+        _show(axes[1, index], framed, f"-> {seen} ({confidence:.0%})")
+    figure.tight_layout()
+    figure.savefig(OUT / "variations.png", dpi=80)
+    plt.close(figure)
+
+
+def naive_figure(
+    images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8], classifier: Classifier
+) -> None:
+    """Why preprocessing: a plain resize to 28x28 against MNIST framing, same files, same model."""
+    picks = [("scan_png", 0), ("phone_photo", 1), ("small_in_corner", 2), ("transparent_white", 3)]
+    names = [v.name for v in VARIATIONS]
+    figure, axes = plt.subplots(3, len(picks), figsize=(2.2 * len(picks), 6.6))
+    for column, (name, item) in enumerate(picks):
+        variation = VARIATIONS[names.index(name)]
+        data = variation.render(images[item], variation_rng(0, names.index(name), item)).to_bytes()
+        grey = np.asarray(load_image(data).convert("L").resize((28, 28), Image.Resampling.BOX))
+        naive = grey.astype(np.float32) / 255.0
+        naive_digit, _ = _predict(classifier, naive)
+        framed = frame_digit(load_image(data))
+        framed_digit, _ = _predict(classifier, framed)
+        _show(axes[0, column], _viewable(data), f"{name} (a {labels[item]})")
+        _show(axes[1, column], naive, f"resized: {naive_digit}")
+        _show(axes[2, column], framed, f"MNIST framing: {framed_digit}")
+    figure.tight_layout()
+    figure.savefig(OUT / "naive_vs_framed.png", dpi=80)
+    plt.close(figure)
+
+
+def main() -> None:
+    """Write every figure."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = load_mnist()
+    classifier = Classifier()
+    # Test digits in test-set order from a fixed offset: not picked for looking good.
+    images = data.test_images[2000:2100]
+    pipeline_figure(data.test_images[2003], classifier)
+    variations_figure(images, classifier)
+    naive_figure(images[40:], data.test_labels[2040:2100], classifier)
+    print(f"figures written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
