@@ -145,13 +145,19 @@ def _prepared_blocks(
     entries: list[_Entry], pool: Any
 ) -> Iterator[list[npt.NDArray[np.float32] | str]]:
     """Yield the prepared inputs block by block, decoded by ``pool``'s workers when one is given."""
+    from concurrent.futures.process import BrokenProcessPool
+
     for start in range(0, len(entries), BLOCK_SIZE):
         block = entries[start : start + BLOCK_SIZE]
         todo = [(entry.label, entry.path, entry.data) for entry in block if entry.error is None]
+        done: Iterator[npt.NDArray[np.float32] | str] | None = None
         if pool is not None:
             chunk = max(1, min(64, len(todo) // (os.cpu_count() or 1) // 4))
-            done = iter(list(pool.map(_prepare, todo, chunksize=chunk)))
-        else:
+            try:
+                done = iter(list(pool.map(_prepare, todo, chunksize=chunk)))
+            except BrokenProcessPool:  # a worker died (killed for memory?): go on in this process
+                pool = None
+        if done is None:
             done = iter([_prepare(job) for job in todo])
         yield [entry.error if entry.error is not None else next(done) for entry in block]
 

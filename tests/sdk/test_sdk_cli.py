@@ -14,6 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mnist_infer import __version__
+from mnist_infer.cli import _prepare as _real_prepare
 from mnist_infer.cli import app
 
 runner = CliRunner()
@@ -399,3 +400,31 @@ def test_fast_path_reads_stdin_and_reports_failures(digit_file: Path, tmp_path: 
     assert bad.returncode == 1
     assert "file not found" in bad.stdout
     assert bad.stderr.strip() == "1 of 2 input(s) failed"
+
+
+_PARENT_PID = os.getpid()
+
+
+def _prepare_or_die(job: tuple[str, str | None, bytes | None]) -> object:
+    """Stand-in for cli._prepare whose workers die on one file (module level, so picklable)."""
+    if os.getpid() != _PARENT_PID and job[0].endswith("33.png"):
+        os._exit(1)  # as if the kernel had killed this worker
+    return _real_prepare(job)
+
+
+def test_a_dying_decoding_worker_costs_nothing(
+    tmp_path: Path, draw, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a worker process dies (say, killed for memory), its block is redone in-process."""
+    import mnist_infer.cli as cli
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(70):
+        draw.digit(7).resize((30, 35)).save(folder / f"{index:02d}.png")
+    monkeypatch.setattr(cli, "_prepare", _prepare_or_die)
+    result = runner.invoke(app, ["predict", "--json", "--jobs", "2", str(folder)])
+    assert result.exit_code == 0, result.output
+    records = json_lines(result.stdout)
+    assert len(records) == 70
+    assert all(record["digit"] == 7 for record in records)
