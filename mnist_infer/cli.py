@@ -84,7 +84,7 @@ def _expand(
             entries.append(_Entry(label=STDIN_NAME, data=stdin_data))
             continue
         folder = Path(given)
-        if not folder.is_dir():
+        if not _is_folder(folder):
             entries.append(_Entry(label=given, path=given))  # decoding reports missing files
             continue
         try:
@@ -105,6 +105,14 @@ def _expand(
             _Entry(label=given, error=f"{given}: no image files in this folder ({suffixes}){hint}")
         )
     return entries
+
+
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; False for names the system refuses (too long, say)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _images_in(folder: Path, *, recursive: bool) -> list[Path]:
@@ -437,7 +445,7 @@ def run_info(
 def run_preprocess(source: str, output: Path, *, scale: int = 1) -> int:
     """Write the 28x28 the model sees for ``source`` as a PNG; return the exit code."""
     entry = _expand([source], recursive=False, read_stdin=lambda: sys.stdin.buffer.read())[0]
-    if entry.error is not None or (entry.path is not None and Path(entry.path).is_dir()):
+    if entry.error is not None or (entry.path is not None and _is_folder(Path(entry.path))):
         _err(f"mnist-infer: error: {source}: is a directory; preprocess takes one image file")
         return 1
     prepared = _prepare((entry.label, entry.path, entry.data))

@@ -428,3 +428,11 @@ def test_a_dying_decoding_worker_costs_nothing(
     records = json_lines(result.stdout)
     assert len(records) == 70
     assert all(record["digit"] == 7 for record in records)
+
+
+def test_names_the_system_refuses_are_one_error_line(tmp_path: Path) -> None:
+    too_long = str(tmp_path / ("x" * 5000 + ".png"))
+    result = runner.invoke(app, ["predict", "--json", too_long])
+    assert result.exit_code == 1
+    (record,) = json_lines(result.stdout)
+    assert str(record["error"]).startswith(f"{too_long}: cannot open file")
