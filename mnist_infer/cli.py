@@ -302,8 +302,8 @@ def _progress(total: int) -> Any:
     progress = Progress(
         console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False
     )
-    progress.start()
     progress.add_task("classifying", total=total)
+    progress.start()
     return progress
 
 
