@@ -26,6 +26,8 @@ from PIL import Image
 FloatArray = npt.NDArray[np.float64]
 Rng = np.random.Generator
 
+#: Level at which the upsampled MNIST digit is cut into a pen shape (MNIST ink is 0-1).
+PEN_LEVEL = 0.45
 WHITE = (1.0, 1.0, 1.0)
 BLACK = (0.0, 0.0, 0.0)
 
@@ -91,7 +93,7 @@ def pen_shape(
         Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BICUBIC), dtype=np.float64
     )
     # Re-threshold the smooth upsampled digit: crisp strokes with a one-pixel anti-aliased edge.
-    ink = np.clip((smooth - 0.45) * (height / 12.0) + 0.5, 0.0, 1.0)
+    ink = np.clip((smooth - PEN_LEVEL) * (height / 12.0) + 0.5, 0.0, 1.0)
     if stroke_width is not None:
         radius = max(0.5, stroke_width * height / 2.0)
         pad = int(np.ceil(radius)) + 2

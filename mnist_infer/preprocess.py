@@ -51,8 +51,10 @@ MIN_PIECE_FRACTION: Final = 0.05
 GROUPING_SIDE: Final = 128
 #: Noise sigmas above which the ink mask is found on a 3x3, 5x5, 7x7 box-smoothed copy.
 NOISE_STEPS: Final = (0.01, 0.03, 0.06)
-#: Anti-aliasing filter of the final resize: area averaging, as MNIST (support stays 20 px).
-RESAMPLE: Final = Image.Resampling.BOX
+#: Filter of the resizes: area averaging when shrinking, as MNIST (the support stays 20 px);
+#: bilinear when enlarging a small crop (area averaging would replicate pixels unevenly).
+SHRINK: Final = Image.Resampling.BOX
+ENLARGE: Final = Image.Resampling.BILINEAR
 #: Stroke widths (twice area over outline, relative to the box's long side) left as they are;
 #: MNIST's own digits lie in this range (5th-95th percentile 0.10-0.19).
 STROKE_RANGE: Final = (0.09, 0.22)
@@ -321,8 +323,9 @@ def _ink_image(residual: FloatImage, evidence: _Evidence, region: BoolImage) -> 
     smooth = _box_blur(residual[top:bottom, left:right], radius)
     inside = region[top:bottom, left:right]
     ink = kept[top:bottom, left:right]
-    near_ink = _box_blur(ink.astype(np.float32), radius + 2) > 0.0
-    paper = smooth[~near_ink]
+    # Paper is what lies away from anything ink-like, kept or not (a dropped speck is not paper).
+    anything = evidence.mask[top:bottom, left:right].astype(np.float32)
+    paper = smooth[_box_blur(anything, radius + 2) <= 0.0]
     floor = 3.0 * evidence.sigma / (2 * radius + 1)
     if paper.size >= 20:
         floor = max(float(np.percentile(paper, 99.5)), 0.0)
@@ -478,7 +481,8 @@ def _normalise_strokes(crop: FloatImage) -> FloatImage:
     padded = np.pad(crop, margin)
     size = (max(1, round(padded.shape[1] * scale)), max(1, round(padded.shape[0] * scale)))
     canonical = np.asarray(
-        Image.fromarray(padded, mode="F").resize(size, RESAMPLE), dtype=np.float32
+        Image.fromarray(padded, mode="F").resize(size, SHRINK if scale < 1 else ENLARGE),
+        dtype=np.float32,
     )
     # Each edge moves by half the width change; a blur of sigma s then a cut at the 16% (84%)
     # level moves a straight edge s pixels out (in). Thinning is capped so strokes survive.
@@ -529,7 +533,9 @@ def _fit_and_centre(crop: FloatImage) -> FloatImage:
     canvas = np.pad(crop.astype(np.float32), ((pad_top, pad_bottom), (pad_left, pad_right)))
     y0, x0 = pad_top + start_y, pad_left + start_x
     resized = Image.fromarray(canvas, mode="F").resize(
-        (IMAGE_SIDE, IMAGE_SIDE), RESAMPLE, box=(x0, y0, x0 + span, y0 + span)
+        (IMAGE_SIDE, IMAGE_SIDE),
+        SHRINK if scale <= 1 else ENLARGE,
+        box=(x0, y0, x0 + span, y0 + span),
     )
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
