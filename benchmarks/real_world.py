@@ -104,6 +104,26 @@ def score_probabilities(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any
     )
 
 
+def markdown_table(payload: dict[str, Any]) -> str:
+    """The per-variation table of a JSON report, as Markdown (for docs/realistic.md)."""
+    arrays = payload["arrays_same_digits"]["accuracy"]
+    lines = [
+        "| variation | files | arrays, same digits | gap (points) | ECE files | refused |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = [(f"`{name}`" + (" *" if v["must_show"] else ""), v) for name, v in
+            payload["variations"].items()]  # fmt: skip
+    rows.append(("**overall**", payload["overall"]))
+    if payload.get("must_show"):
+        rows.append(("**must-show set** (*)", payload["must_show"]))
+    for title, v in rows:
+        lines.append(
+            f"| {title} | {100 * v['accuracy']:.2f}% | {100 * arrays:.2f}% |"
+            f" {100 * (v['accuracy'] - arrays):+.2f} | {100 * v['ece']:.2f}% | {v['errors']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render_all(
     variations: list[Variation],
     images: npt.NDArray[np.uint8],
@@ -306,7 +326,8 @@ def main(
     out = report if report is not None else Path("runs") / f"real_world_{split}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-    console.print(f"report: {out}")
+    out.with_suffix(".md").write_text(markdown_table(payload))
+    console.print(f"report: {out} (table: {out.with_suffix('.md')})")
     if os.environ.get("REAL_WORLD_SHOW_ERRORS"):
         for name, outcomes in by_variation.items():
             for o in outcomes:
