@@ -152,7 +152,9 @@ def render_all(
 def classify_with_cli(paths: list[str]) -> dict[str, dict[str, Any]]:
     """Run ``mnist-infer predict --json`` on ``paths`` in chunks; return {path: JSON object}."""
     executable = Path(sys.executable).with_name("mnist-infer")
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "mnist_infer"]
+    if not executable.exists():
+        raise RuntimeError(f"{executable} not found: install the project (pip install -e .)")
+    command = [str(executable)]
     results: dict[str, dict[str, Any]] = {}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("mnist-infer predict --json", total=len(paths))
