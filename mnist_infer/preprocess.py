@@ -60,6 +60,10 @@ ENLARGE: Final = Image.Resampling.BILINEAR
 STROKE_RANGE: Final = (0.09, 0.22)
 #: Background blocks: this fraction of the longer side, wider than any stroke (MNIST: ~0.12).
 BLOCK_FRACTION = 1 / 8
+#: Ink level (0-1) that counts for the bounding box of a crop of ``SMALL_CROP`` pixels or more:
+#: the faint halo of a blur does not. Smaller crops count every lit pixel, as MNIST does.
+CROP_LEVEL: Final = 0.2
+SMALL_CROP: Final = 40
 #: Long side (pixels) of the crop while its strokes are re-drawn.
 CANONICAL_SIDE: Final = 80
 #: Paper whose border level (median over a quarter of the border) varies less is evenly lit.
@@ -455,13 +459,22 @@ def _crop(digit: FloatImage) -> FloatImage:
 
     A pixel counts when it is lit and at least two of its eight neighbours are too, so a lone
     noise pixel that survived the noise floor cannot widen the box (an MNIST stroke's faint tip
-    always has lit neighbours).
+    always has lit neighbours). In a large crop, "lit" means above ``CROP_LEVEL``: the faint halo
+    of an out-of-focus photo is blur, not ink, and would shrink the digit. In a small one (MNIST
+    itself), every partly lit pixel is part of the digit's extent, as in MNIST's anti-aliasing.
     """
-    lit = digit > 0.0
+    box = _solid_box(digit > 0.0)
+    if max(box[1] - box[0], box[3] - box[2]) >= SMALL_CROP:
+        box = _solid_box(digit > CROP_LEVEL)
+    top, bottom, left, right = box
+    return digit[top:bottom, left:right]
+
+
+def _solid_box(lit: BoolImage) -> tuple[int, int, int, int]:
+    """Bounding box of the lit pixels with at least two lit neighbours (all lit ones if none)."""
     neighbours = _box_blur(lit.astype(np.float32), 1) * 9.0 - lit
     solid = lit & (neighbours >= 1.5)
-    top, bottom, left, right = _bbox(solid if solid.any() else lit)
-    return digit[top:bottom, left:right]
+    return _bbox(solid if solid.any() else lit)
 
 
 def _normalise_strokes(crop: FloatImage) -> FloatImage:
