@@ -236,8 +236,8 @@ class _Table:
             return
         values = [float(p) for p in probabilities]
         ranked = sorted(range(len(values)), key=lambda d: (-values[d], d))
-        top = ", ".join(f"{d} ({values[d]:.1%})" for d in ranked[: self.top_k])
-        self.rows.append((label, str(ranked[0]), f"{values[ranked[0]]:.1%}", top, ""))
+        top = ", ".join(f"{d} ({values[d]:.2%})" for d in ranked[: self.top_k])
+        self.rows.append((label, str(ranked[0]), f"{values[ranked[0]]:.2%}", top, ""))
 
     def print(self) -> None:
         """Draw the table with rich on a terminal; as plain aligned text when piped."""
