@@ -137,6 +137,7 @@ def plot_misclassified(
     probabilities: npt.NDArray[np.float32],
     path: Path,
     limit: int = 120,
+    split: str = "test",
 ) -> None:
     """Save a grid of the misclassified digits, each titled 'true -> predicted (confidence)'."""
     import matplotlib
@@ -156,7 +157,7 @@ def plot_misclassified(
         confidence = probabilities[index, predicted[index]]
         axes.set_title(f"{labels[index]}→{predicted[index]} {confidence:.0%}", fontsize=7)
     figure.suptitle(
-        f"{len(wrong)} misclassified test digits: true→predicted (confidence)", fontsize=9
+        f"{len(wrong)} misclassified {split} digits: true→predicted (confidence)", fontsize=9
     )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
