@@ -185,16 +185,26 @@ def _composite(gray: FloatImage, alpha: FloatImage) -> FloatImage:
 def _ink_is_dark(gray: FloatImage, even: bool) -> bool:
     """Tell whether the ink is darker than the paper, from the strongest deviations from it.
 
-    Evenly lit paper (one side of the border's median is tight, whatever crosses the border)
-    has the border's median as its level, which no digit however large can move. Unevenly lit
-    paper gets a local level, a smooth surface through block medians, so a lighting gradient,
-    a dark corner or a shadow does not vote. Extremes are taken on a lightly smoothed copy so
-    single noisy pixels do not vote either.
+    Evenly lit paper has the border's median as its level, which no digit however large can
+    move. Unevenly lit paper gets two opinions: a local level (a smooth surface through block
+    medians, so a lighting gradient, a dark corner or a shadow does not vote) and the whole
+    image's median (which a big, thick digit hugging the border cannot pull, as it can pull the
+    local level). When they disagree, the more decisive one wins. Extremes are taken on a lightly
+    smoothed copy so single noisy pixels do not vote.
     """
-    small = min(gray.shape) < 48
-    paper = np.full_like(gray, float(np.median(_border(gray)))) if even else _surface(gray, 50)
-    deviation = _box_blur(gray, 0 if small else 1) - paper
-    return -float(deviation.min()) > float(deviation.max())
+    smooth = _box_blur(gray, 0 if min(gray.shape) < 48 else 1)
+    if even:
+        return _darker_deviations(smooth, np.float32(np.median(_border(gray))))[0]
+    local = _darker_deviations(smooth, _surface(gray, 50))
+    overall = _darker_deviations(smooth, np.float32(np.median(gray)))
+    return local[0] if local[0] == overall[0] or local[1] >= overall[1] else overall[0]
+
+
+def _darker_deviations(smooth: FloatImage, paper: FloatImage | np.float32) -> tuple[bool, float]:
+    """(ink is dark, how decisively: the larger extreme deviation over the smaller one)."""
+    deviation = smooth - paper
+    below, above = -float(deviation.min()), float(deviation.max())
+    return below > above, max(below, above) / max(min(below, above), 1e-6)
 
 
 # --- step 3: background, noise, contrast -------------------------------------------------------
