@@ -137,8 +137,10 @@ def _first_frame_upright(image: Image.Image, label: str) -> Image.Image:
 
     The caller's image is left as it was (a PIL image a user passes in may sit on another frame).
     """
-    position = image.tell() if getattr(image, "n_frames", 1) > 1 else 0
+    position = 0
     try:
+        # Counting frames reads the file (a TIFF walks its directory chain): it can fail too.
+        position = image.tell() if getattr(image, "n_frames", 1) > 1 else 0
         if position != 0:
             image.seek(0)
         image.load()

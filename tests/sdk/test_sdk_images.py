@@ -241,3 +241,20 @@ def test_empty_and_overlong_paths(tmp_path: Path) -> None:
         load_image("")
     with pytest.raises(InvalidImageError, match=r"cannot open file \(OSError"):
         load_image(tmp_path / ("x" * 5000))
+
+
+def test_tiff_with_a_broken_second_directory_is_refused_not_crashed() -> None:
+    # Counting a TIFF's frames walks its directory chain; Pillow raises TypeError on a directory
+    # without dimensions. That must become InvalidImageError like any other corrupt file.
+    import struct
+
+    buffer = io.BytesIO()
+    Image.new("L", (20, 24), 128).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, first)[0]
+    second = len(data)
+    data += struct.pack("<HHHII", 1, 0x0106, 3, 1, 1) + b"\0\0\0\0"
+    struct.pack_into("<I", data, first + 2 + 12 * entries, second)
+    with pytest.raises(InvalidImageError, match=r"scan\.tif: truncated or corrupt image data"):
+        load_image(bytes(data), name="scan.tif")
