@@ -33,7 +33,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-ECE_BINS = 15
+from train.calibrate import calibration_error
+
 CHUNK = 1500  # files per CLI call: amortises start-up, stays far below the argv limit
 
 console = Console(stderr=True, width=120)
@@ -60,23 +61,6 @@ class Score:
     errors: int
 
 
-def expected_calibration_error(
-    confidence: npt.NDArray[np.float64], correct: npt.NDArray[np.bool_], bins: int = ECE_BINS
-) -> float:
-    """ECE: the bin-size-weighted mean |accuracy - mean confidence| over equal-width bins."""
-    if confidence.size == 0:
-        return float("nan")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        members = index == b
-        if members.any():
-            gap = abs(float(correct[members].mean()) - float(confidence[members].mean()))
-            total += gap * int(members.sum())
-    return total / confidence.size
-
-
 def score_outcomes(outcomes: list[Outcome]) -> Score:
     """Accuracy over all files (errors count as wrong) and ECE over the predicted ones."""
     predicted = [o for o in outcomes if o.digit is not None]
@@ -86,7 +70,7 @@ def score_outcomes(outcomes: list[Outcome]) -> Score:
     return Score(
         n=len(outcomes),
         accuracy=correct_all / max(len(outcomes), 1),
-        ece=expected_calibration_error(confidence, correct),
+        ece=calibration_error(confidence, correct),
         errors=len(outcomes) - len(predicted),
     )
 
@@ -99,7 +83,7 @@ def score_probabilities(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any
     return Score(
         n=len(labels),
         accuracy=float(correct.mean()),
-        ece=expected_calibration_error(confidence, correct),
+        ece=calibration_error(confidence, correct),
         errors=0,
     )
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 #: Bins of the expected calibration error (the usual choice, and the one the issue asks for).
 ECE_BINS = 15
@@ -16,6 +20,8 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     A fine grid over log T (0.25 to 8) and then a finer one around the best point: deterministic,
     and exact enough (the NLL is smooth and convex in 1/T).
     """
+    import torch
+
     logits, labels = logits.double(), labels.long()
 
     def nll(temperatures: torch.Tensor) -> torch.Tensor:
@@ -31,12 +37,18 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(fine[int(torch.argmin(nll(fine.exp())))].exp())
 
 
-def expected_calibration_error(
-    probabilities: npt.NDArray[np.floating], labels: npt.NDArray[np.integer], bins: int = ECE_BINS
+def calibration_error(
+    confidence: npt.NDArray[np.floating],
+    correct: npt.NDArray[np.bool_],
+    bins: int = ECE_BINS,
 ) -> float:
-    """Return the ECE: mean |accuracy - confidence| over equal-width confidence bins, weighted."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    """Return the ECE: mean |accuracy - confidence| over equal-width confidence bins, weighted.
+
+    ``confidence`` is the probability of each predicted digit, ``correct`` whether it was right.
+    NaN for no predictions at all.
+    """
+    if confidence.size == 0:
+        return float("nan")
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
     error = 0.0
@@ -45,3 +57,11 @@ def expected_calibration_error(
         if members.any():
             error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
     return float(error)
+
+
+def expected_calibration_error(
+    probabilities: npt.NDArray[np.floating], labels: npt.NDArray[np.integer], bins: int = ECE_BINS
+) -> float:
+    """Return the ECE of rows of class probabilities against the true labels."""
+    confidence = probabilities.max(axis=1)
+    return calibration_error(confidence, probabilities.argmax(axis=1) == labels, bins)

@@ -14,7 +14,6 @@ from PIL import Image
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from real_world import expected_calibration_error  # noqa: E402
 from realistic_images import VARIATIONS, Variation, pen_shape, variation_rng  # noqa: E402
 
 
@@ -44,15 +43,6 @@ def test_pen_shape_sets_the_stroke_width() -> None:
     heavy = pen_shape(_digit(), 200, stroke_width=0.2)
     assert stroke_width_of(thin) / 200 == pytest.approx(0.05, abs=0.015)
     assert stroke_width_of(heavy) / 200 == pytest.approx(0.2, abs=0.03)
-
-
-def test_expected_calibration_error() -> None:
-    confidence = np.array([0.95, 0.95, 0.95, 0.95, 0.55, 0.55])
-    correct = np.array([True, True, True, False, True, False])
-    # Bin of 0.95: accuracy 0.75 (gap 0.2, 4 items); bin of 0.55: accuracy 0.5 (gap 0.05, 2 items).
-    assert expected_calibration_error(confidence, correct) == pytest.approx((0.8 + 0.1) / 6)
-    perfect = np.array([1.0, 1.0])
-    assert expected_calibration_error(perfect, np.array([True, True])) == 0.0
 
 
 @pytest.mark.mnist

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from train.calibrate import expected_calibration_error, fit_temperature
+from train.calibrate import calibration_error, expected_calibration_error, fit_temperature
 
 
 def test_fit_temperature_recovers_the_temperature_that_made_the_labels() -> None:
@@ -27,3 +27,12 @@ def test_ece_of_overconfident_and_calibrated_predictions() -> None:
     calibrated[:, 0] = 0.8
     labels_80 = np.where(np.arange(1000) < 800, 0, 1)  # 80% sure, 80% right
     assert expected_calibration_error(calibrated, labels_80) < 1e-9
+
+
+def test_calibration_error_weights_each_bin_by_its_size() -> None:
+    confidence = np.array([0.95, 0.95, 0.95, 0.95, 0.55, 0.55])
+    correct = np.array([True, True, True, False, True, False])
+    # Bin of 0.95: accuracy 0.75 (gap 0.2, 4 items); bin of 0.55: accuracy 0.5 (gap 0.05, 2 items).
+    assert abs(calibration_error(confidence, correct) - (0.8 + 0.1) / 6) < 1e-12
+    assert calibration_error(np.array([1.0, 1.0]), np.array([True, True])) == 0.0
+    assert np.isnan(calibration_error(np.array([]), np.array([], dtype=bool)))
