@@ -2,10 +2,10 @@
 
 One call distorts a whole batch [B, 784] at once (no per-sample Python): random affine (rotation,
 slant, isotropic and anisotropic scale) with a smooth elastic field, stroke width (fractional
-dilation/erosion), blur, then ``reframe`` puts the digit back into the MNIST framing that the SDK
-produces (ink box fitted into 20x20 keeping its aspect ratio, centre of mass at (14, 14)), then a
-little jitter, hard binarization and noise. All randomness comes from one ``torch.Generator``, so a
-seed reproduces every batch.
+dilation/erosion) or a re-drawn constant-width pen stroke, blur, then ``reframe`` puts the digit
+back into the MNIST framing that the SDK produces (ink box fitted into 20x20 keeping its aspect
+ratio, centre of mass at (14, 14)), then a little jitter, hard binarization and noise. All
+randomness comes from one ``torch.Generator``, so a seed reproduces every batch.
 """
 
 from __future__ import annotations
@@ -131,7 +131,15 @@ class Augmenter:
         c = self.config
         batch = len(images)
         images = self.warp(images)
-        images = self.change_strokes(images)
+        if c.redraw_probability > 0:
+            redrawn = self.chance(batch, c.redraw_probability)
+            images = images.clone()
+            if bool(redrawn.any()):
+                images[redrawn] = self.redraw(images[redrawn])
+            if bool((~redrawn).any()):
+                images[~redrawn] = self.change_strokes(images[~redrawn])
+        else:
+            images = self.change_strokes(images)
         blurred = self.chance(batch, c.blur_probability)
         if bool(blurred.any()):
             strength = self.uniform(int(blurred.sum()), 0.3, 1.0).view(-1, 1, 1, 1)
@@ -218,3 +226,35 @@ class Augmenter:
         images = images.clone()
         images[changed] = below + weight * (above - below)
         return images
+
+    def redraw(self, images: torch.Tensor) -> torch.Tensor:
+        """Re-draw [B, 1, H, W] digits with a constant-width pen: what drawn and canvas digits are.
+
+        MNIST strokes vary in width and fade at their edges (pressure, scanning); a pen, a marker or
+        a canvas brush draws one width everywhere with full ink. The digit is thresholded to a mask,
+        thinned to a core (two erosions, keeping the parts that an erosion would delete entirely,
+        so thin strokes do not break), grown by a random fractional number of dilations (hairline to
+        heavy marker) and its edge softened by a partial blur.
+        """
+        c = self.config
+        count = len(images)
+        threshold = self.uniform(count, 0.3, 0.6).view(-1, 1, 1, 1)
+        mask = (images > threshold).float()
+        core = mask
+        for _ in range(2):  # thin to a 1-2 pixel core, keeping what an erosion would delete
+            eroded = erode(core)
+            core = torch.maximum(eroded, core * (1 - dilate(eroded)))
+        levels = [core]
+        for _ in range(math.ceil(c.redraw_width_max)):
+            levels.append(dilate(levels[-1]))
+        stacked = torch.stack(levels)  # level k: core dilated k times
+        width = self.uniform(count, 0.0, c.redraw_width_max)
+        low = width.floor().clamp(max=len(levels) - 2)
+        weight = (width - low).view(-1, 1, 1, 1)
+        index = low.long()
+        rows = torch.arange(count)
+        below, above = stacked[index, rows], stacked[index + 1, rows]
+        pen = below + weight * (above - below)
+        strength = self.uniform(count, 0.0, 1.0).view(-1, 1, 1, 1)  # hard bitmap to soft edge
+        soft = gaussian_blur(pen, c.redraw_blur_sigma)
+        return (pen + strength * (soft - pen)).clamp(0.0, 1.0)

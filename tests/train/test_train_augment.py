@@ -66,3 +66,55 @@ def test_augmenter_keeps_the_clean_share_untouched(mnist: MnistData) -> None:
     distorted = Augmenter(AugmentConfig(probability=0.5), torch.Generator().manual_seed(0))(pixels)
     unchanged = (distorted == pixels).all(dim=1).float().mean()
     assert 0.4 < float(unchanged) < 0.6
+
+
+def redraw_only(**changes: float) -> AugmentConfig:
+    """Every digit re-drawn with a pen; no noise or jitter, so framing and ink can be measured."""
+    return AugmentConfig(
+        probability=1.0,
+        redraw_probability=1.0,
+        noise_probability=0.0,
+        binarize_probability=0.0,
+        blur_probability=0.0,
+        shift_pixels=0.0,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+def test_redraw_is_reproducible_in_range_and_keeps_the_frame(mnist: MnistData) -> None:
+    pixels = images_to_tensor(mnist.val_images[:256])
+    first = Augmenter(redraw_only(), torch.Generator().manual_seed(3))(pixels)
+    again = Augmenter(redraw_only(), torch.Generator().manual_seed(3))(pixels)
+    other = Augmenter(redraw_only(), torch.Generator().manual_seed(4))(pixels)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    assert float(first.min()) >= 0.0
+    assert float(first.max()) <= 1.0
+    side, centre_x, centre_y = ink_box_and_centre(first)
+    assert (side <= 21).float().mean() > 0.95
+    assert (side >= 19).float().mean() > 0.95  # still fills MNIST's 20-pixel box
+    assert (centre_x - 14).abs().mean() < 0.3
+    assert (centre_y - 14).abs().mean() < 0.3
+
+
+def test_redraw_pen_width_follows_its_setting(mnist: MnistData) -> None:
+    pixels = images_to_tensor(mnist.val_images[:256])
+    no_warp = {"rotation_degrees": 0.0, "shear": 0.0, "log_scale": 0.0, "log_aspect": 0.0}
+    hairline = Augmenter(
+        redraw_only(redraw_width_max=0.0, **no_warp), torch.Generator().manual_seed(0)
+    )(pixels)
+    marker = Augmenter(
+        redraw_only(redraw_width_max=3.0, **no_warp), torch.Generator().manual_seed(0)
+    )(pixels)
+    ink = pixels.sum(1).mean()
+    assert hairline.sum(1).mean() < 0.8 * ink  # a fine pen: much less ink than MNIST's strokes
+    assert marker.sum(1).mean() > 1.3 * ink  # a heavy marker: much more
+
+
+def test_redraw_off_draws_no_extra_random_numbers(mnist: MnistData) -> None:
+    pixels = images_to_tensor(mnist.val_images[:128])
+    plain = Augmenter(AugmentConfig(), torch.Generator().manual_seed(5))(pixels)
+    explicit = Augmenter(AugmentConfig(redraw_probability=0.0), torch.Generator().manual_seed(5))(
+        pixels
+    )
+    assert torch.equal(plain, explicit)
