@@ -60,6 +60,7 @@ def load_image(source: ImageSource, *, name: str | None = None) -> Image.Image:
     """
     label = name if name is not None else source_name(source)
     if isinstance(source, Image.Image):
+        _check_size(source, label)
         return _to_grey(_first_frame_upright(source, label), label)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -120,16 +121,21 @@ def _decode(stream: io.BufferedReader | io.BytesIO, label: str) -> Image.Image:
         except Exception as exc:  # Pillow raises many types for malformed headers
             raise InvalidImageError(f"{label}: not a valid image ({_reason(exc)})") from None
         with image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise InvalidImageError(
-                    f"{label}: image too large ({width}x{height} = {width * height:,} pixels, "
-                    f"limit {MAX_PIXELS:,}; refused as a possible decompression bomb)"
-                )
-            if width == 0 or height == 0:
-                raise InvalidImageError(f"{label}: image has no pixels ({width}x{height})")
+            _check_size(image, label)
             # Decodes everything now: truncated or corrupt data fails here, not later.
             return _to_grey(_first_frame_upright(image, label), label)
+
+
+def _check_size(image: Image.Image, label: str) -> None:
+    """Refuse images with no pixels, and images over MAX_PIXELS (possible decompression bombs)."""
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise InvalidImageError(
+            f"{label}: image too large ({width}x{height} = {width * height:,} pixels, "
+            f"limit {MAX_PIXELS:,}; refused as a possible decompression bomb)"
+        )
+    if width == 0 or height == 0:
+        raise InvalidImageError(f"{label}: image has no pixels ({width}x{height})")
 
 
 def _first_frame_upright(image: Image.Image, label: str) -> Image.Image:
@@ -175,9 +181,7 @@ def _to_grey(image: Image.Image, label: str) -> Image.Image:
             return _scale_wide(image, label)
         if mode == "RGB" and "transparency" in image.info:
             return image.convert("RGBA").convert("LA")
-        if mode in ("RGB", "RGBX", "CMYK", "YCbCr"):
-            return image.convert("RGB").convert("L")
-        return image.convert("RGB").convert("L")  # LAB, HSV and other rare modes
+        return image.convert("RGB").convert("L")  # RGB, CMYK, YCbCr, LAB, HSV...
     except InvalidImageError:
         raise
     except Exception as exc:
