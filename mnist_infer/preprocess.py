@@ -27,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.arrays import as_image
 from mnist_infer.contract import IMAGE_SIDE
 from mnist_infer.errors import NoDigitFoundError
 from mnist_infer.images import ImageSource, load_image
@@ -109,10 +108,9 @@ def preprocess(x: ImageSource | npt.NDArray[Any]) -> FloatImage:
     (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
     ``mnist_infer.images.load_image`` and framed by ``frame_digit``.
     """
-    if isinstance(x, np.ndarray):
-        pixels: FloatImage = as_image(x)
-        return pixels
-    return frame_digit(load_image(x))
+    from mnist_infer._inputs import prepare_input  # imports this module: no cycle at load time
+
+    return prepare_input(x)
 
 
 # --- step 0: pixels -------------------------------------------------------------------------
