@@ -69,6 +69,11 @@ def default_threads() -> int:
     return max(1, min(MAX_DEFAULT_THREADS, cores // 2))
 
 
+def _is_positive_int(value: object) -> bool:
+    """Whether ``value`` is an int >= 1 (not a bool, float or string that looks like one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The model's answer for one image: the digit, its probability, and all ten probabilities."""
@@ -160,9 +165,9 @@ class Classifier:
         providers: Sequence[str] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        if threads is not None and (isinstance(threads, bool) or threads < 1):
+        if threads is not None and not _is_positive_int(threads):
             raise InvalidInputError(f"threads must be a positive integer, got {threads!r}")
-        if batch_size < 1:
+        if not _is_positive_int(batch_size):
             raise InvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}")
         self._threads = threads if threads is not None else default_threads()
         self._providers = tuple(providers) if providers is not None else DEFAULT_PROVIDERS
