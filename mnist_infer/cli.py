@@ -335,7 +335,7 @@ def run_predict(
             if good and classifier is None:
                 classifier = _load_classifier(model, threads)
             rows: Iterator[npt.NDArray[np.float32]] = iter(
-                classifier.predict_proba(_stack(good)) if classifier and good else []
+                _classify(classifier, good) if classifier and good else []
             )
             for entry, item in zip(entries[done : done + len(block)], block, strict=True):
                 error = item if isinstance(item, str) else None
@@ -364,10 +364,18 @@ def run_predict(
     return 0
 
 
-def _stack(images: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+def _classify(
+    classifier: Classifier, images: Sequence[npt.NDArray[np.float32]]
+) -> npt.NDArray[np.float32]:
+    """Run one block through the model; a model failure becomes a CommandError (exit code 1)."""
     import numpy as np
 
-    return np.stack(images)
+    from mnist_infer.errors import MnistInferError
+
+    try:
+        return classifier.predict_proba(np.stack(images))
+    except MnistInferError as error:
+        raise CommandError(str(error)) from None
 
 
 def _load_classifier(model: Path | None, threads: int | None) -> Classifier:
@@ -444,10 +452,10 @@ def run_info(
 
 def run_preprocess(source: str, output: Path, *, scale: int = 1) -> int:
     """Write the 28x28 the model sees for ``source`` as a PNG; return the exit code."""
-    entry = _expand([source], recursive=False, read_stdin=lambda: sys.stdin.buffer.read())[0]
-    if entry.error is not None or (entry.path is not None and _is_folder(Path(entry.path))):
+    if source != STDIN_NAME and _is_folder(Path(source)):
         _err(f"mnist-infer: error: {source}: is a directory; preprocess takes one image file")
         return 1
+    entry = _expand([source], recursive=False, read_stdin=lambda: sys.stdin.buffer.read())[0]
     prepared = _prepare((entry.label, entry.path, entry.data))
     if isinstance(prepared, str):
         _err(f"mnist-infer: error: {prepared}")
