@@ -1,4 +1,4 @@
-"""ONNX export behind a gate: checker, onnxruntime == torch on the whole test set, accuracy floor.
+"""ONNX export behind a gate: checker, SDK == torch on the whole test set, accuracy floor.
 
 The graph is written node by node (Gemm, Relu, Gemm, Softmax) rather than traced: four nodes,
 named weights, no exporter warnings, and the same graph from every torch version. The softmax
@@ -26,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from mnist_infer import contract
 from mnist_infer.contract import MetadataKey
+from mnist_infer.errors import MnistInferError
 from train.calibrate import expected_calibration_error
 from train.model import MLP
 
@@ -111,19 +112,15 @@ def torch_probabilities(
     return probabilities.numpy().astype(np.float32)
 
 
-def onnxruntime_probabilities(
-    path: Path, pixels: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float32]:
-    """Run the serialized model in onnxruntime (CPU) on ``pixels`` [N, 784]."""
-    import onnxruntime
+def sdk_probabilities(path: Path, pixels: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Run the serialized model as users will, through ``mnist_infer.Classifier`` (CPU).
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = onnxruntime.InferenceSession(
-        str(path), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    (output,) = session.run([contract.OUTPUT_NAME], {contract.INPUT_NAME: pixels})
-    return np.asarray(output, dtype=np.float32)
+    Loading it there also checks the contract: input and output names, shapes, the dynamic batch
+    axis and the contract version (a ``ModelError`` otherwise).
+    """
+    from mnist_infer import Classifier
+
+    return Classifier(path, threads=2).predict_proba(pixels)
 
 
 def git_commit() -> str:
@@ -204,7 +201,13 @@ def export_model(
             onnx.checker.check_model(str(temp_path), full_check=True)
         except onnx.checker.ValidationError as error:
             failures.append(f"onnx.checker full check failed: {error}")
-        served = onnxruntime_probabilities(temp_path, pixels.numpy())
+        try:
+            served = sdk_probabilities(temp_path, pixels.numpy())
+        except MnistInferError as error:
+            raise ExportRefusedError(
+                f"export to {out_path} refused: the SDK cannot run it: {error}."
+                " Nothing was written."
+            ) from None
         max_abs_diff = float(np.abs(served - reference).max())
         mismatches = int((served.argmax(1) != reference.argmax(1)).sum())
         if not max_abs_diff <= MAX_ABS_DIFF:  # also catches NaN
