@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import typer
 
-    from mnist_infer.classifier import Classifier
+    from mnist_infer.classifier import Classifier, Prediction
 
 __all__ = ["main", "run_info", "run_predict", "run_preprocess"]  # and `app`, imported lazily
 
@@ -205,18 +205,23 @@ def _json_line(
 
     if probabilities is None:
         return json.dumps({"path": label, "error": error})
-    values = [float(p) for p in probabilities]
-    digit = max(range(len(values)), key=values.__getitem__)
+    prediction = _prediction(probabilities)
     record: dict[str, Any] = {
         "path": label,
-        "digit": digit,
-        "confidence": values[digit],
-        "probabilities": values,
+        "digit": prediction.digit,
+        "confidence": prediction.confidence,
+        "probabilities": list(prediction.probabilities),
     }
     if top_k > 1:
-        ranked = sorted(range(len(values)), key=lambda d: (-values[d], d))[:top_k]
-        record["top_k"] = [{"digit": d, "probability": values[d]} for d in ranked]
+        record["top_k"] = [{"digit": d, "probability": p} for d, p in prediction.top(top_k)]
     return json.dumps(record)
+
+
+def _prediction(probabilities: npt.NDArray[np.float32]) -> Prediction:
+    """Read one row of probabilities as a Prediction (its module is loaded once rows exist)."""
+    from mnist_infer.classifier import Prediction
+
+    return Prediction.from_probabilities(probabilities)
 
 
 class _Table:
@@ -234,10 +239,9 @@ class _Table:
             prefix = f"{label}: "
             self.rows.append((label, "-", "-", "", message.removeprefix(prefix)))
             return
-        values = [float(p) for p in probabilities]
-        ranked = sorted(range(len(values)), key=lambda d: (-values[d], d))
-        top = ", ".join(f"{d} ({values[d]:.2%})" for d in ranked[: self.top_k])
-        self.rows.append((label, str(ranked[0]), f"{values[ranked[0]]:.2%}", top, ""))
+        prediction = _prediction(probabilities)
+        top = ", ".join(f"{d} ({p:.2%})" for d, p in prediction.top(self.top_k))
+        self.rows.append((label, str(prediction.digit), f"{prediction.confidence:.2%}", top, ""))
 
     def print(self) -> None:
         """Draw the table with rich on a terminal; as plain aligned text when piped."""
