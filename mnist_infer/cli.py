@@ -89,7 +89,10 @@ def _expand(
             continue
         try:
             found = _images_in(folder, recursive=recursive)
-            has_subfolders = any(child.is_dir() for child in folder.iterdir())
+            # Only an empty, non-recursive look needs the hint, and only then the second read.
+            has_subfolders = (
+                not found and not recursive and any(c.is_dir() for c in folder.iterdir())
+            )
         except OSError as error:
             reason = error.strerror or str(error)
             entries.append(_Entry(label=given, error=f"{given}: cannot read folder ({reason})"))
