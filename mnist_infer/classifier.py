@@ -20,6 +20,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from mnist_infer import _version
+from mnist_infer._cores import usable_cores
 from mnist_infer._inputs import ImageInput, describe_item, prepare_input
 from mnist_infer._model_files import ModelFile, read_model_file
 from mnist_infer.arrays import is_single_image_shape, normalise_rows, validate_batch
@@ -62,10 +63,7 @@ def default_threads() -> int:
     are busy (2 shared cores, measured) extra threads mostly wait for each other. Half the cores
     leaves the rest to the application (and to the CLI's decoding processes).
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     return max(1, min(MAX_DEFAULT_THREADS, cores // 2))
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
+from mnist_infer._cores import usable_cores
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
@@ -163,7 +165,7 @@ def _prepared_blocks(
         todo = [(entry.label, entry.path, entry.data) for entry in block if entry.error is None]
         done: Iterator[npt.NDArray[np.float32] | str] | None = None
         if pool is not None:
-            chunk = max(1, min(64, len(todo) // (os.cpu_count() or 1) // 4))
+            chunk = max(1, min(64, len(todo) // usable_cores() // 4))
             try:
                 done = iter(list(pool.map(_prepare, todo, chunksize=chunk)))
             except BrokenProcessPool:  # a worker died (killed for memory?): go on in this process
@@ -189,13 +191,6 @@ def _start_pool(workers: int) -> Any:
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
     pool.submit(int).result()  # with fork, this starts every worker at once
     return pool
-
-
-def _default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -330,7 +325,7 @@ def run_predict(
     """Classify every input and print one result per input, in order; return the exit code."""
     entries = _expand(paths, recursive=recursive, read_stdin=lambda: sys.stdin.buffer.read())
     # Worker processes start first: forking after onnxruntime has started its threads is unsafe.
-    pool = _decoding_pool(entries, jobs or _default_jobs())
+    pool = _decoding_pool(entries, jobs or usable_cores())
     progress = _progress(len(entries))
     classifier: Classifier | None = None
     table = None if json_lines else _Table(top_k)
