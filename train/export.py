@@ -29,6 +29,7 @@ from mnist_infer.contract import MetadataKey
 from mnist_infer.errors import MnistInferError
 from train.calibrate import expected_calibration_error
 from train.model import MLP
+from train.trainer import images_to_tensor, predict_logits
 
 #: Default accuracy floor: what the classic 784-256-10 recipe is documented to reach.
 DEFAULT_MIN_ACCURACY = 0.9791
@@ -102,13 +103,11 @@ def build_onnx(model: MLP, temperature: float, metadata: dict[str, str]) -> onnx
     return onnx_model
 
 
-@torch.no_grad()
 def torch_probabilities(
     model: MLP, temperature: float, pixels: torch.Tensor
 ) -> npt.NDArray[np.float32]:
     """Return the reference output: softmax(logits / T) from PyTorch, float32 [N, 10]."""
-    model.eval()
-    probabilities = torch.softmax(model(pixels) / temperature, dim=1)
+    probabilities = torch.softmax(predict_logits(model, pixels) / temperature, dim=1)
     return probabilities.numpy().astype(np.float32)
 
 
@@ -171,7 +170,7 @@ def export_model(
     hashes); this function adds the test figures, contract version, versions, commit and date.
     Raises ExportRefusedError, leaving ``out_path`` untouched, when any check fails.
     """
-    pixels = torch.from_numpy(test_images.reshape(len(test_images), -1).astype(np.float32) / 255.0)
+    pixels = images_to_tensor(test_images)
     labels = test_labels.astype(np.int64)
     reference = torch_probabilities(model, temperature, pixels)
     test_accuracy = float((reference.argmax(1) == labels).mean())
