@@ -67,6 +67,12 @@ SMALL_CROP: Final = 40
 CANONICAL_SIDE: Final = 80
 #: Paper whose border level (median over a quarter of the border) varies less is evenly lit.
 EVEN_PAPER_SPREAD: Final = 0.04
+#: Flat paper under a tightly cropped digit: 80% of its pixels lie within this grey range.
+TWO_TONE_SPREAD: Final = 0.025
+#: An edge is steep where the grey level changes by this share of the ink contrast per pixel,
+#: and ink has sharp edges when this share of its edge pixels are steep (a shadow's are not).
+STEEP_EDGE: Final = 0.15
+SHARP_EDGES: Final = 0.7
 
 
 def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> FloatImage:
@@ -81,7 +87,7 @@ def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> Fl
     if alpha is not None:
         gray = _composite(gray, alpha)
         _emit(trace, "composited", gray)
-    even = min(gray.shape) < 48 or _evenly_lit(gray)
+    even = min(gray.shape) < 48 or _evenly_lit(gray) or _two_tone(gray)
     if _ink_is_dark(gray, even):
         gray = 1.0 - gray
     _emit(trace, "polarity", gray)
@@ -243,6 +249,36 @@ def _evenly_lit(values: FloatImage) -> bool:
     return bool(high - low < EVEN_PAPER_SPREAD)
 
 
+def _two_tone(values: FloatImage) -> bool:
+    """Tell whether the image is ink on one flat paper level, however much ink touches the border.
+
+    A digit cropped tightly from a form covers much of the border, so the border walk of
+    ``_evenly_lit`` cannot see the paper. Here the (lightly smoothed) grey levels are split into
+    two classes (Otsu) and the paper is the class most of the border belongs to. Ink on flat paper
+    has sharp edges (grey levels between the two classes only where the gradient is steep) and
+    paper within ``TWO_TONE_SPREAD`` away from them; a shadow or a lighting gradient has soft
+    edges and spreads the paper wider.
+    """
+    smooth = _box_blur(values, 1)
+    threshold = _otsu(smooth.ravel(), 0.0, 1.0)
+    paper_is_bright = float(np.mean(_border(smooth) > threshold)) > 0.5
+    paper = smooth > threshold if paper_is_bright else smooth <= threshold
+    if paper.all() or not paper.any():
+        return False
+    paper_level, ink_level = float(np.median(smooth[paper])), float(np.median(smooth[~paper]))
+    gy, gx = np.gradient(smooth)
+    steep = np.hypot(gx, gy) > STEEP_EDGE * abs(paper_level - ink_level)
+    between = (smooth - ink_level) / (paper_level - ink_level)
+    edges = (between > 0.25) & (between < 0.75)
+    if not edges.any() or float(np.mean(steep[edges])) < SHARP_EDGES:
+        return False
+    flat_paper = smooth[paper & ~steep]
+    if flat_paper.size < 0.1 * smooth.size:
+        return False
+    low, high = np.percentile(flat_paper, [10, 90])
+    return bool(high - low < TWO_TONE_SPREAD)
+
+
 def _surface(values: FloatImage, percentile: float) -> FloatImage:
     """Fit a smooth surface through block-wise percentiles (8 blocks on the shorter side).
 
@@ -311,7 +347,8 @@ def _find_ink(residual: FloatImage) -> _Evidence:
     if candidates.size < 3:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     level = float(np.percentile(candidates, 90))
-    threshold = max(floor, _otsu(candidates, level))
+    otsu = _otsu(candidates, 0.0, level * 1.2)
+    threshold = max(floor, min(max(otsu, 0.25 * level), 0.6 * level))
     return _Evidence(smooth > threshold, smooth, sigma)
 
 
@@ -351,9 +388,9 @@ def _ink_image(residual: FloatImage, evidence: _Evidence, region: BoolImage) -> 
     return digit
 
 
-def _otsu(values: FloatImage, level: float) -> float:
-    """Otsu's threshold of ``values``, kept between 25% and 60% of the ink ``level``."""
-    hist, edges = np.histogram(values, bins=64, range=(0.0, max(level * 1.2, 1e-3)))
+def _otsu(values: FloatImage, low: float, high: float) -> float:
+    """Otsu's threshold of ``values`` (64 bins over [low, high]): the best two-class split."""
+    hist, edges = np.histogram(values, bins=64, range=(low, max(high, low + 1e-3)))
     centres = (edges[:-1] + edges[1:]) / 2
     weight0 = np.cumsum(hist)
     weight1 = weight0[-1] - weight0
@@ -361,8 +398,7 @@ def _otsu(values: FloatImage, level: float) -> float:
     mean0 = sum0 / np.maximum(weight0, 1)
     mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
     between = weight0 * weight1 * (mean0 - mean1) ** 2
-    best = float(centres[int(np.argmax(between))])
-    return min(max(best, 0.25 * level), 0.6 * level)
+    return float(centres[int(np.argmax(between))])
 
 
 # --- step 4: the digit's main mass -------------------------------------------------------------

@@ -159,6 +159,24 @@ def test_uneven_lighting_is_flattened(tmp_path: Path) -> None:
     assert result[:, :4].max() == 0.0  # the dark side of the paper is not ink
 
 
+@pytest.mark.parametrize("ink", [0, 90])
+def test_tight_crop_of_a_heavy_digit_keeps_its_strokes(tmp_path: Path, ink: int) -> None:
+    """A thick digit cut tightly from a form touches the border all round: still flat paper.
+
+    The border walk then sees mostly ink; the digit must not be taken for uneven lighting and
+    its strokes "removed" with the background (they came out hollow before).
+    """
+    heavy = {"ink": ink, "paper": 215, "width_fraction": 0.22}
+    expected = preprocess(
+        save(draw_seven((400, 400), box=(0.3, 0.3, 0.7, 0.7), **heavy), tmp_path / "page.png")
+    )
+    tight = draw_seven((90, 110), box=(-0.25, -0.1, 1.25, 1.05), **heavy)
+    assert np.mean(np.asarray(tight) < 150) > 0.3  # a third of the crop is ink
+    result = preprocess(save(tight, tmp_path / "tight.png"))
+    assert similar(result, expected) > 0.95
+    assert result.sum() > 0.8 * expected.sum()  # full strokes, not outlines
+
+
 @pytest.mark.parametrize(
     "box",
     [(0.0, 0.0, 1.0, 1.0), (0.02, 0.72, 0.26, 0.96), (0.7, 0.03, 0.98, 0.31), (0.3, 0.3, 0.6, 0.6)],
