@@ -33,6 +33,7 @@ from mnist_infer.contract import (
     MetadataKey,
 )
 from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError
+from mnist_infer.views import combine_views, shifted_views
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -152,7 +153,9 @@ class Classifier:
     ``model``: path to an ONNX file honouring ``mnist_infer.contract``; None loads the shipped
     model after checking its SHA-256. ``threads``: onnxruntime intra-op threads (default: half the
     usable cores, 1 to 4). ``providers``: onnxruntime execution providers (default CPU only).
-    ``batch_size``: rows per session call for large batches.
+    ``batch_size``: rows per session call for large batches. ``shift_views``: score digits framed
+    from image files (paths, bytes, PIL images) at nine one-pixel placements and combine the
+    answers (``mnist_infer.views``); MNIST-format arrays are always scored once, as they are.
     """
 
     def __init__(
@@ -162,6 +165,7 @@ class Classifier:
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        shift_views: bool = True,
     ) -> None:
         if threads is not None and not _is_positive_int(threads):
             raise InvalidInputError(f"threads must be a positive integer, got {threads!r}")
@@ -170,6 +174,7 @@ class Classifier:
         self._threads = threads if threads is not None else default_threads()
         self._providers = tuple(providers) if providers is not None else DEFAULT_PROVIDERS
         self._batch_size = batch_size
+        self._shift_views = bool(shift_views)
         available = ort.get_available_providers()
         missing = [name for name in self._providers if name not in available]
         if missing or not self._providers:
@@ -208,8 +213,8 @@ class Classifier:
     def predict(self, x: np.ndarray) -> int | Digits: ...
     def predict(self, x: Any) -> int | Digits:
         """Return the digit for one input, or an int64 array of digits for a batch or list."""
-        rows, single = self._rows(x)
-        digits: Digits = self._probabilities(rows).argmax(axis=1)
+        rows, single, framed = self._rows(x)
+        digits: Digits = self._probabilities(rows, framed).argmax(axis=1)
         return int(digits[0]) if single else digits
 
     @overload
@@ -220,8 +225,8 @@ class Classifier:
     def predict_proba(self, x: np.ndarray) -> Probabilities: ...
     def predict_proba(self, x: Any) -> Probabilities:
         """Return the ten probabilities, shape (10,) for one input or (N, 10) for a batch."""
-        rows, single = self._rows(x)
-        probabilities = self._probabilities(rows)
+        rows, single, framed = self._rows(x)
+        probabilities = self._probabilities(rows, framed)
         return probabilities[0] if single else probabilities
 
     @overload
@@ -232,8 +237,10 @@ class Classifier:
     def classify(self, x: np.ndarray) -> Prediction | list[Prediction]: ...
     def classify(self, x: Any) -> Prediction | list[Prediction]:
         """Return a ``Prediction`` for one input, or a list of them for a batch or list."""
-        rows, single = self._rows(x)
-        predictions = [Prediction.from_probabilities(row) for row in self._probabilities(rows)]
+        rows, single, framed = self._rows(x)
+        predictions = [
+            Prediction.from_probabilities(row) for row in self._probabilities(rows, framed)
+        ]
         return predictions[0] if single else predictions
 
     def classify_each(self, inputs: Iterable[ImageInput]) -> list[Prediction | MnistInferError]:
@@ -242,31 +249,53 @@ class Classifier:
         Meant for folders and user uploads, where one unreadable file must not cost the others.
         The good inputs still run through the model together, in chunks.
         """
-        prepared = [self._prepare_or_error(item, index) for index, item in enumerate(inputs)]
+        prepared: list[npt.NDArray[np.float32] | MnistInferError] = []
+        from_files: list[bool] = []  # framed from an image file, not an MNIST-format array
+        for index, item in enumerate(inputs):
+            prepared.append(self._prepare_or_error(item, index))
+            from_files.append(not isinstance(item, np.ndarray))
         good = [entry for entry in prepared if isinstance(entry, np.ndarray)]
+        framed = np.array(
+            [file for file, entry in zip(from_files, prepared, strict=True)
+             if isinstance(entry, np.ndarray)], dtype=np.bool_,
+        )  # fmt: skip
         rows = np.stack(good).reshape(len(good), NUM_PIXELS) if good else None
         predictions = iter(
-            [Prediction.from_probabilities(row) for row in self._probabilities(rows)]
+            [Prediction.from_probabilities(row) for row in self._probabilities(rows, framed)]
             if rows is not None
             else []
         )
         return [next(predictions) if isinstance(entry, np.ndarray) else entry for entry in prepared]
 
+    def predict_proba_framed(self, images: np.ndarray) -> Probabilities:
+        """Return (N, 10) probabilities for digits that ``preprocess`` framed from image files.
+
+        ``images``: [N, 28, 28] or [N, 784] float32 in [0, 1], as ``preprocess`` returns them
+        (for example decoded in other processes). They are scored as image inputs are: at nine
+        one-pixel placements unless the classifier was made with ``shift_views=False``.
+        """
+        rows = validate_batch(images)
+        return self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
+
     # --- inside -----------------------------------------------------------------------------
 
-    def _rows(self, x: object) -> tuple[np.ndarray, bool]:
-        """Return validated [N, 784] pixels (any accepted dtype) and whether ``x`` was one input."""
+    def _rows(self, x: object) -> tuple[np.ndarray, bool, npt.NDArray[np.bool_] | None]:
+        """Return validated [N, 784] pixels, whether ``x`` was one input, and the framed rows.
+
+        Pixels keep any accepted dtype; the mask marks rows framed from image files (None: none).
+        """
         if isinstance(x, np.ndarray):
             rows = validate_batch(x)  # named "array" in errors
-            return rows, is_single_image_shape(x.shape)
+            return rows, is_single_image_shape(x.shape), None
         if isinstance(x, (list, tuple)):
             if not x:
                 raise InvalidInputError(f"empty batch: got an empty {type(x).__name__}")
             batch = np.empty((len(x), NUM_PIXELS), dtype=np.float32)
             for index, item in enumerate(x):
                 batch[index] = prepare_input(item, name=describe_item(item, index)).ravel()
-            return batch, False
-        return prepare_input(x).reshape(1, NUM_PIXELS), True
+            framed = np.array([not isinstance(item, np.ndarray) for item in x], dtype=np.bool_)
+            return batch, False, framed
+        return prepare_input(x).reshape(1, NUM_PIXELS), True, np.ones(1, dtype=np.bool_)
 
     @staticmethod
     def _prepare_or_error(item: object, index: int) -> npt.NDArray[np.float32] | MnistInferError:
@@ -275,7 +304,20 @@ class Classifier:
         except MnistInferError as error:
             return error
 
-    def _probabilities(self, rows: np.ndarray) -> Probabilities:
+    def _probabilities(
+        self, rows: np.ndarray, framed: npt.NDArray[np.bool_] | None = None
+    ) -> Probabilities:
+        """Probabilities for validated [N, 784] rows; ``framed`` rows get the nine-view answer."""
+        if framed is None or not self._shift_views or not framed.any():
+            return self._model_probabilities(rows)
+        out = np.empty((len(rows), NUM_CLASSES), dtype=np.float32)
+        if not framed.all():
+            out[~framed] = self._model_probabilities(rows[~framed])
+        pixels = normalise_rows(rows[framed], None)
+        out[framed] = combine_views(self._model_probabilities(shifted_views(pixels)))
+        return out
+
+    def _model_probabilities(self, rows: np.ndarray) -> Probabilities:
         """Run validated [N, 784] rows through the model, one session call per chunk."""
         count = rows.shape[0]
         if count <= self._batch_size:

@@ -375,7 +375,7 @@ def _classify(
     from mnist_infer.errors import MnistInferError
 
     try:
-        return classifier.predict_proba(np.stack(images))
+        return classifier.predict_proba_framed(np.stack(images))
     except MnistInferError as error:
         raise CommandError(str(error)) from None
 
