@@ -1,10 +1,11 @@
 """Batched on-the-fly distortions with tensor ops: what real digits look like after preprocessing.
 
-One call distorts a whole batch [B, 784] at once (no per-sample Python): random affine (rotation,
-slant, isotropic and anisotropic scale) with a smooth elastic field, stroke width (fractional
-dilation/erosion) or a re-drawn constant-width pen stroke, blur, then ``reframe`` puts the digit
-back into the MNIST framing that the SDK produces (ink box fitted into 20x20 keeping its aspect
-ratio, centre of mass at (14, 14)), then a little jitter, hard binarization and noise. All
+One call distorts a whole batch [B, 784] at once (no per-sample Python): optionally a re-drawn
+constant-width pen stroke (``train.strokes``), random affine (rotation, slant, isotropic and
+anisotropic scale) with a smooth elastic field, stroke width (fractional dilation/erosion), blur,
+then ``reframe`` puts the digit back into the MNIST framing that the SDK produces (ink box fitted
+into 20x20 keeping its aspect ratio, centre of mass at (14, 14)), then a little jitter, hard
+binarization and noise. All
 randomness comes from one ``torch.Generator``, so a seed reproduces every batch.
 """
 
@@ -17,6 +18,7 @@ import torch.nn.functional as F  # noqa: N812 - the usual name
 
 from mnist_infer.contract import IMAGE_SIDE
 from train.recipes import AugmentConfig
+from train.strokes import pen_strokes
 
 #: Canvas of the distortion step: larger than 28, so rotated or stretched digits keep their ink.
 CANVAS = 36
@@ -116,28 +118,43 @@ class Augmenter:
         """Draw ``size`` booleans that are True with ``probability``."""
         return torch.rand(size, generator=self.generator) < probability
 
-    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean."""
+    def __call__(
+        self, pixels: torch.Tensor, centre_lines: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean.
+
+        ``centre_lines`` (uint8 [B, 56, 56] from ``train.strokes.centre_line_distances``, rows
+        matching ``pixels``) lets a ``pen_probability`` share of the digits be re-drawn by a pen.
+        """
         chosen = self.chance(len(pixels), self.config.probability)
         if not bool(chosen.any()):
             return pixels
         out = pixels.clone()
         images = pixels[chosen].view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        out[chosen] = self.distort(images).flatten(1)
+        lines = centre_lines[chosen] if centre_lines is not None else None
+        out[chosen] = self.distort(images, lines).flatten(1)
         return out
 
-    def distort(self, images: torch.Tensor) -> torch.Tensor:
+    def distort(
+        self, images: torch.Tensor, centre_lines: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Distort [B, 1, 28, 28] images and reframe them; returns [B, 1, 28, 28]."""
         c = self.config
         batch = len(images)
+        penned = torch.zeros(batch, dtype=torch.bool)
+        if c.pen_probability > 0:
+            if centre_lines is None:
+                raise ValueError("pen_probability > 0 needs the digits' centre_lines")
+            penned = self.chance(batch, c.pen_probability)
+            if bool(penned.any()):
+                radius = self.uniform(int(penned.sum()), c.pen_radius_min, c.pen_radius_max)
+                images = images.clone()
+                images[penned] = pen_strokes(centre_lines[penned], radius)
         images = self.warp(images)
-        if c.redraw_probability > 0:
-            redrawn = self.chance(batch, c.redraw_probability)
+        if bool(penned.any()):  # a pen's width is already chosen: only MNIST's own strokes change
             images = images.clone()
-            if bool(redrawn.any()):
-                images[redrawn] = self.redraw(images[redrawn])
-            if bool((~redrawn).any()):
-                images[~redrawn] = self.change_strokes(images[~redrawn])
+            if bool((~penned).any()):
+                images[~penned] = self.change_strokes(images[~penned])
         else:
             images = self.change_strokes(images)
         blurred = self.chance(batch, c.blur_probability)
@@ -226,35 +243,3 @@ class Augmenter:
         images = images.clone()
         images[changed] = below + weight * (above - below)
         return images
-
-    def redraw(self, images: torch.Tensor) -> torch.Tensor:
-        """Re-draw [B, 1, H, W] digits with a constant-width pen: what drawn and canvas digits are.
-
-        MNIST strokes vary in width and fade at their edges (pressure, scanning); a pen, a marker or
-        a canvas brush draws one width everywhere with full ink. The digit is thresholded to a mask,
-        thinned to a core (two erosions, keeping the parts that an erosion would delete entirely,
-        so thin strokes do not break), grown by a random fractional number of dilations (hairline to
-        heavy marker) and its edge softened by a partial blur.
-        """
-        c = self.config
-        count = len(images)
-        threshold = self.uniform(count, 0.3, 0.6).view(-1, 1, 1, 1)
-        mask = (images > threshold).float()
-        core = mask
-        for _ in range(2):  # thin to a 1-2 pixel core, keeping what an erosion would delete
-            eroded = erode(core)
-            core = torch.maximum(eroded, core * (1 - dilate(eroded)))
-        levels = [core]
-        for _ in range(math.ceil(c.redraw_width_max)):
-            levels.append(dilate(levels[-1]))
-        stacked = torch.stack(levels)  # level k: core dilated k times
-        width = self.uniform(count, 0.0, c.redraw_width_max)
-        low = width.floor().clamp(max=len(levels) - 2)
-        weight = (width - low).view(-1, 1, 1, 1)
-        index = low.long()
-        rows = torch.arange(count)
-        below, above = stacked[index, rows], stacked[index + 1, rows]
-        pen = below + weight * (above - below)
-        strength = self.uniform(count, 0.0, 1.0).view(-1, 1, 1, 1)  # hard bitmap to soft edge
-        soft = gaussian_blur(pen, c.redraw_blur_sigma)
-        return (pen + strength * (soft - pen)).clamp(0.0, 1.0)
