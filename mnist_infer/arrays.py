@@ -106,13 +106,18 @@ def _check_values(rows: np.ndarray, *, name: str, original: np.ndarray) -> None:
     raise InvalidInputError(f"{name}: unsupported dtype {rows.dtype}; {EXPECTED_FORMAT}")
 
 
+def is_model_ready(rows: np.ndarray) -> bool:
+    """Whether validated pixels can go to the model as they are (C-contiguous float32)."""
+    return rows.dtype == np.float32 and bool(rows.flags.c_contiguous)
+
+
 def normalise_rows(rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Turn validated [n, 784] pixels into C-contiguous float32 in [0, 1]; copy only if needed.
 
     C-contiguous float32 comes back as it is. Anything else is converted, into ``out`` when given
     (a float32 C-contiguous [n, 784] buffer, reused to spare the allocation) or a new array.
     """
-    if rows.dtype == np.float32 and rows.flags.c_contiguous:
+    if is_model_ready(rows):
         return rows
     if out is None:
         out = np.empty(rows.shape, dtype=np.float32)

@@ -23,7 +23,12 @@ from mnist_infer import _version
 from mnist_infer._cores import usable_cores
 from mnist_infer._inputs import ImageInput, describe_item, prepare_input
 from mnist_infer._model_files import ModelFile, read_model_file
-from mnist_infer.arrays import is_single_image_shape, normalise_rows, validate_batch
+from mnist_infer.arrays import (
+    is_model_ready,
+    is_single_image_shape,
+    normalise_rows,
+    validate_batch,
+)
 from mnist_infer.contract import (
     CONTRACT_VERSION,
     INPUT_NAME,
@@ -336,7 +341,7 @@ class Classifier:
         Reusing it spares allocating (and page-faulting) a fresh array on every call; it is
         per thread, so threads sharing the classifier never share a buffer.
         """
-        if rows.dtype == np.float32 and rows.flags.c_contiguous:
+        if is_model_ready(rows):
             return None
         buffer: npt.NDArray[np.float32] | None = getattr(self._local, "buffer", None)
         if buffer is None or buffer.shape[0] < count:
