@@ -72,7 +72,8 @@ def centre_line_distances(pixels: torch.Tensor) -> torch.Tensor:
     """Distances to each digit's centre lines: [N, 784] in [0, 1] -> uint8 [N, 56, 56].
 
     Stored in 1/16 pixel steps (of the upsampled grid), saturating at 16 pixels, which is wider
-    than any pen the augmentation draws. Deterministic; about 30 s for MNIST's training split.
+    than any pen the augmentation draws. Deterministic; about 1.5 min on one thread for MNIST's
+    training split.
     """
     out = []
     side = round(pixels.shape[1] ** 0.5)
