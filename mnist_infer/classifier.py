@@ -254,23 +254,26 @@ class Classifier:
         Meant for folders and user uploads, where one unreadable file must not cost the others.
         The good inputs still run through the model together, in chunks.
         """
-        prepared: list[npt.NDArray[np.float32] | MnistInferError] = []
-        from_files: list[bool] = []  # framed from an image file, not an MNIST-format array
-        for index, item in enumerate(inputs):
-            prepared.append(self._prepare_or_error(item, index))
-            from_files.append(not isinstance(item, np.ndarray))
-        good = [entry for entry in prepared if isinstance(entry, np.ndarray)]
-        framed = np.array(
-            [file for file, entry in zip(from_files, prepared, strict=True)
-             if isinstance(entry, np.ndarray)], dtype=np.bool_,
-        )  # fmt: skip
-        rows = np.stack(good).reshape(len(good), NUM_PIXELS) if good else None
+        # Each input's framed digit (or its error), and whether it came from an image file.
+        prepared = [
+            (self._prepare_or_error(item, index), not isinstance(item, np.ndarray))
+            for index, item in enumerate(inputs)
+        ]
+        good = [
+            (entry, from_file) for entry, from_file in prepared if isinstance(entry, np.ndarray)
+        ]
+        rows = (
+            np.stack([entry for entry, _ in good]).reshape(len(good), NUM_PIXELS) if good else None
+        )
+        framed = np.array([from_file for _, from_file in good], dtype=np.bool_)
         predictions = iter(
             [Prediction.from_probabilities(row) for row in self._probabilities(rows, framed)]
             if rows is not None
             else []
         )
-        return [next(predictions) if isinstance(entry, np.ndarray) else entry for entry in prepared]
+        return [
+            next(predictions) if isinstance(entry, np.ndarray) else entry for entry, _ in prepared
+        ]
 
     def predict_proba_framed(self, images: np.ndarray) -> Probabilities:
         """Return (N, 10) probabilities for digits that ``preprocess`` framed from image files.
