@@ -21,7 +21,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import torch
 from PIL import Image
+
+from train.strokes import skeleton
 
 FloatArray = npt.NDArray[np.float64]
 Rng = np.random.Generator
@@ -97,7 +100,8 @@ def pen_shape(
     if stroke_width is not None:
         radius = max(0.5, stroke_width * height / 2.0)
         pad = int(np.ceil(radius)) + 2
-        centre_lines = skeleton(np.pad(ink, pad) > 0.5)
+        mask = torch.from_numpy(np.pad(ink, pad) > 0.5)[None]
+        centre_lines = skeleton(mask)[0].numpy()  # the thinning training uses, on one image
         ink = _round_pen(centre_lines, radius)
     return _tight(ink)
 
@@ -107,30 +111,6 @@ def stroke_width_of(ink: FloatArray) -> float:
     gy, gx = np.gradient(ink)
     outline = float(np.hypot(gx, gy).sum())
     return 2.0 * float(ink.sum()) / max(outline, 1e-9)
-
-
-def skeleton(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Centre lines of a binary shape, one pixel wide (Zhang-Suen thinning, vectorised)."""
-    image = mask.copy()
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = np.pad(image, 1)
-            # Neighbours P2..P9, clockwise from north.
-            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
-                 p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]  # fmt: skip
-            count = sum(x.astype(np.int8) for x in n)
-            transitions = sum((~n[i] & n[(i + 1) % 8]).astype(np.int8) for i in range(8))
-            if step == 0:
-                side = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
-            else:
-                side = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
-            remove = image & (count >= 2) & (count <= 6) & (transitions == 1) & side
-            if remove.any():
-                image &= ~remove
-                changed = True
-        if not changed:
-            return image
 
 
 def _round_pen(lines: npt.NDArray[np.bool_], radius: float) -> FloatArray:
@@ -371,8 +351,13 @@ def render_transparent_ink(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
     side = int(rng.integers(200, 400))
     ink = pen_shape(digit, rng.uniform(0.4, 0.85) * side)
     coverage = random_place(ink, (side, side), rng, margin=0.03)
-    rgba = np.zeros((side, side, 4))
-    rgba[..., :3] = _pen_colour(rng)
+    return _on_transparent_canvas(coverage, _pen_colour(rng))
+
+
+def _on_transparent_canvas(coverage: FloatArray, colour: tuple[float, float, float]) -> Rendered:
+    """An RGBA PNG: ``colour`` everywhere, alpha = ink coverage (0 = fully transparent)."""
+    rgba = np.zeros((*coverage.shape, 4))
+    rgba[..., :3] = colour
     rgba[..., 3] = coverage
     return _png(Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), mode="RGBA"))
 
@@ -388,11 +373,7 @@ def _transparent(
     side = int(rng.integers(200, 400))
     height = rng.uniform(0.4, 0.85) * side
     ink = pen_shape(digit, height, stroke_width=rng.uniform(0.08, 0.2))
-    coverage = random_place(ink, (side, side), rng, margin=0.03)
-    rgba = np.zeros((side, side, 4))
-    rgba[..., :3] = colour
-    rgba[..., 3] = coverage
-    return _png(Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), mode="RGBA"))
+    return _on_transparent_canvas(random_place(ink, (side, side), rng, margin=0.03), colour)
 
 
 def render_colours(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
