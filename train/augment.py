@@ -152,8 +152,7 @@ class Augmenter:
                 images[penned] = pen_strokes(centre_lines[penned], radius)
         images = self.warp(images)
         if bool(penned.any()):  # a pen's width is already chosen: only MNIST's own strokes change
-            images = images.clone()
-            if bool((~penned).any()):
+            if bool((~penned).any()):  # (warp returned a fresh tensor: safe to write into)
                 images[~penned] = self.change_strokes(images[~penned])
         else:
             images = self.change_strokes(images)
