@@ -1,13 +1,17 @@
 """Real-world accuracy: MNIST digits rendered as real image files, classified by the CLI.
 
 For each variation in ``benchmarks/realistic_images.py`` (photos, scans, canvas drawings,
-transparent PNGs, binary bitmaps, ...) the same N digits of the chosen split are rendered as
-files into a temporary folder and classified by ``mnist-infer predict --json`` in a subprocess
-(many files per call), exactly as a user would. Printed next to each: the accuracy of the same
+transparent PNGs, binary bitmaps, ...) N digits of the chosen split are rendered as files into a
+temporary folder and classified by ``mnist-infer predict --json`` in a subprocess (many files per
+call), exactly as a user would. Each variation gets its own N digits, dealt from one seeded
+shuffle of the split; by default N is the split's size over the number of variations (500 test
+digits each), so every digit of the split is rendered once and the overall figure is over the
+whole split. Printed next to each: the accuracy of the same
 model on the same digits as MNIST arrays, the gap, and the expected calibration error (15 bins).
 
     python benchmarks/real_world.py --split val              # tune on validation digits only
     python benchmarks/real_world.py --split test --keep out/ # report on test, keep the files
+    python benchmarks/real_world.py --split val --per-variation 20 --only blur  # a quick look
 
 Files the CLI refuses (e.g. "no digit found") count as wrong. ECE is computed over the files that
 got a prediction. A JSON report is written (``--report``).
@@ -88,9 +92,21 @@ def score_probabilities(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any
     )
 
 
+def deal_digits(split_size: int, per_variation: int, seed: int) -> npt.NDArray[np.int64]:
+    """Indices of the digits each variation renders: (len(VARIATIONS), per_variation).
+
+    One seeded shuffle of the split is dealt out in blocks, one per variation in ``VARIATIONS``
+    order (so ``--only`` renders the same files as a full run). No digit appears twice while
+    ``per_variation x len(VARIATIONS)`` fits in the split; beyond that the shuffle starts again.
+    Distinct digits keep one hard digit from counting in every row, and make the overall figure
+    an estimate over the whole split, as the MNIST accuracy it is compared with is.
+    """
+    order = np.random.default_rng(seed).permutation(split_size)
+    return np.resize(order, (len(VARIATIONS), per_variation)).astype(np.int64)
+
+
 def markdown_table(payload: dict[str, Any]) -> str:
     """The per-variation table of a JSON report, as Markdown (for docs/realistic.md)."""
-    arrays = payload["arrays_same_digits"]["accuracy"]
     lines = [
         "| variation | files | arrays, same digits | gap (points) | ECE files | refused |",
         "|---|---|---|---|---|---|",
@@ -101,6 +117,7 @@ def markdown_table(payload: dict[str, Any]) -> str:
     if payload.get("must_show"):
         rows.append(("**must-show set** (*)", payload["must_show"]))
     for title, v in rows:
+        arrays = v["arrays"]["accuracy"]
         lines.append(
             f"| {title} | {100 * v['accuracy']:.2f}% | {100 * arrays:.2f}% |"
             f" {100 * (v['accuracy'] - arrays):+.2f} | {100 * v['ece']:.2f}% | {v['errors']} |"
@@ -110,25 +127,29 @@ def markdown_table(payload: dict[str, Any]) -> str:
 
 def render_all(
     variations: list[Variation],
+    dealt: npt.NDArray[np.int64],
     images: npt.NDArray[np.uint8],
     labels: npt.NDArray[np.uint8],
     folder: Path,
     seed: int,
 ) -> dict[str, tuple[str, int]]:
-    """Write every (variation, digit) file; return {path: (variation name, true label)}."""
+    """Write every variation's dealt digits as files; return {path: (variation, true label)}.
+
+    Files are named ``<variation>/<item>_<index in the split>_<label>``.
+    """
     truth: dict[str, tuple[str, int]] = {}
     indices = {v.name: i for i, v in enumerate(VARIATIONS)}
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("rendering", total=len(variations) * len(images))
+        task = progress.add_task("rendering", total=len(variations) * dealt.shape[1])
         for variation in variations:
             (folder / variation.name).mkdir(parents=True, exist_ok=True)
-            for item, (digit, label) in enumerate(zip(images, labels, strict=True)):
-                rendered = variation.render(
-                    digit, variation_rng(seed, indices[variation.name], item)
-                )
-                path = folder / variation.name / f"{item:05d}_{int(label)}{rendered.suffix}"
-                rendered.save(path)
-                truth[str(path)] = (variation.name, int(label))
+            number = indices[variation.name]
+            for item, index in enumerate(dealt[number]):
+                label = int(labels[index])
+                rendered = variation.render(images[index], variation_rng(seed, number, item))
+                name = f"{item:05d}_{index:05d}_{label}{rendered.suffix}"
+                rendered.save(folder / variation.name / name)
+                truth[str(folder / variation.name / name)] = (variation.name, label)
                 progress.advance(task)
     return truth
 
@@ -183,7 +204,10 @@ def classify_in_process(paths: list[str]) -> dict[str, dict[str, Any]]:
 @app.command()
 def main(
     split: Annotated[str, typer.Option(help="MNIST digits to render: test or val")] = "test",
-    per_variation: Annotated[int, typer.Option(help="digits per variation")] = 200,
+    per_variation: Annotated[
+        int | None,
+        typer.Option(help="digits per variation [default: the whole split, each digit once]"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the digit draw and the rendering")] = 0,
     keep: Annotated[Path | None, typer.Option(help="keep the rendered files here")] = None,
     report: Annotated[Path | None, typer.Option(help="JSON report path")] = None,
@@ -205,20 +229,26 @@ def main(
     data = load_mnist(data_dir)
     all_images = data.test_images if split == "test" else data.val_images
     all_labels = data.test_labels if split == "test" else data.val_labels
-    chosen = np.sort(
-        np.random.default_rng(seed).choice(len(all_images), per_variation, replace=False)
-    )
-    images, labels = all_images[chosen], all_labels[chosen]
+    if per_variation is None:
+        per_variation = len(all_images) // len(VARIATIONS)
+    if per_variation < 1:
+        raise typer.BadParameter("--per-variation must be at least 1")
+    dealt = deal_digits(len(all_images), per_variation, seed)
+    numbers = {v.name: i for i, v in enumerate(VARIATIONS)}
 
     classifier = Classifier()
-    array_full = score_probabilities(classifier.predict_proba(all_images), all_labels)
-    array_probabilities = classifier.predict_proba(images)
-    array_same = score_probabilities(array_probabilities, labels)
+    array_probabilities = classifier.predict_proba(all_images)
+    array_full = score_probabilities(array_probabilities, all_labels)
+
+    def arrays_of(names: list[str]) -> Score:
+        """The same model on the digits these variations rendered, as MNIST arrays."""
+        index = np.concatenate([dealt[numbers[name]] for name in names])
+        return score_probabilities(array_probabilities[index], all_labels[index])
 
     with tempfile.TemporaryDirectory(prefix="real-world-") as temporary:
         folder = keep if keep is not None else Path(temporary)
         started = time.perf_counter()
-        truth = render_all(variations, images, labels, folder, seed)
+        truth = render_all(variations, dealt, all_images, all_labels, folder, seed)
         render_s = time.perf_counter() - started
         started = time.perf_counter()
         paths = list(truth)
@@ -235,51 +265,58 @@ def main(
             outcome = Outcome(label, None, 0.0, str(obj.get("error")))
         by_variation[name].append(outcome)
 
-    scores = {name: score_outcomes(outcomes) for name, outcomes in by_variation.items()}
-    every = [o for outcomes in by_variation.values() for o in outcomes]
-    must = [o for v in variations if v.must_show for o in by_variation[v.name]]
-    overall = score_outcomes(every)
-    must_show = score_outcomes(must) if must else None
+    # Each row: (title, files score, arrays score on the same digits).
+    rows = [(v.name + (" *" if v.must_show else ""), score_outcomes(by_variation[v.name]),
+             arrays_of([v.name])) for v in variations]  # fmt: skip
+    overall = (
+        "overall",
+        score_outcomes([o for outcomes in by_variation.values() for o in outcomes]),
+        arrays_of([v.name for v in variations]),
+    )
+    must = [v.name for v in variations if v.must_show]
+    must_show = (
+        (
+            "must-show (*)",
+            score_outcomes([o for n in must for o in by_variation[n]]),
+            arrays_of(must),
+        )
+        if must
+        else None
+    )
+    distinct = len(np.unique(np.concatenate([dealt[numbers[v.name]] for v in variations])))
 
     table = Table(
         title=(
-            f"Real-world suite: {len(variations)} variations x {per_variation} {split} digits,"
-            f" through {'mnist-infer predict --json' if engine == 'cli' else 'the Python API'}"
+            f"Real-world suite: {len(variations)} variations x {per_variation} {split} digits"
+            f" ({distinct} distinct), through"
+            f" {'mnist-infer predict --json' if engine == 'cli' else 'the Python API'}"
         )
     )
     for column in ("variation", "n", "files acc", "arrays acc", "gap (pt)", "ECE files", "errors"):
         table.add_column(column, justify="left" if column == "variation" else "right")
-    for variation in variations:
-        s = scores[variation.name]
-        gap = 100 * (s.accuracy - array_same.accuracy)
+    for index, (title, files, arrays) in enumerate(
+        [*rows, overall, *([must_show] if must_show else [])]
+    ):
+        if index == len(rows):
+            table.add_section()
+        gap = 100 * (files.accuracy - arrays.accuracy)
         style = "red" if gap < -3 else ("yellow" if gap < -0.5 else "")
         table.add_row(
-            variation.name + (" *" if variation.must_show else ""),
-            str(s.n),
-            f"{100 * s.accuracy:.2f}%",
-            f"{100 * array_same.accuracy:.2f}%",
-            f"{gap:+.2f}",
-            f"{100 * s.ece:.2f}%",
-            str(s.errors),
-            style=style,
-        )
-    table.add_section()
-    summary_rows = [("overall", overall)] + ([("must-show (*)", must_show)] if must_show else [])
-    for title, s in summary_rows:
-        table.add_row(
             title,
-            str(s.n),
-            f"{100 * s.accuracy:.2f}%",
-            f"{100 * array_same.accuracy:.2f}%",
-            f"{100 * (s.accuracy - array_same.accuracy):+.2f}",
-            f"{100 * s.ece:.2f}%",
-            str(s.errors),
+            str(files.n),
+            f"{100 * files.accuracy:.2f}%",
+            f"{100 * arrays.accuracy:.2f}%",
+            f"{gap:+.2f}",
+            f"{100 * files.ece:.2f}%",
+            str(files.errors),
+            style=style if index < len(rows) else "",
         )
     Console(width=120).print(table)
     console.print(
         f"arrays, whole {split} split ({array_full.n}): accuracy {100 * array_full.accuracy:.2f}%,"
-        f" ECE {100 * array_full.ece:.2f}%; same {per_variation} digits: ECE"
-        f" {100 * array_same.ece:.2f}%. Rendering {render_s:.0f} s, classifying {classify_s:.0f} s"
+        f" ECE {100 * array_full.ece:.2f}%. Files overall: {100 * overall[1].accuracy:.2f}%,"
+        f" {100 * (overall[1].accuracy - array_full.accuracy):+.2f} points from the whole split."
+        f" Rendering {render_s:.0f} s, classifying {classify_s:.0f} s"
         f" ({len(paths) / max(classify_s, 1e-9):.0f} files/s)."
     )
 
@@ -287,6 +324,7 @@ def main(
     payload = {
         "split": split,
         "per_variation": per_variation,
+        "distinct_digits": distinct,
         "seed": seed,
         "engine": engine,
         "model": {
@@ -296,16 +334,18 @@ def main(
             "created": info.created,
         },
         "arrays_whole_split": asdict(array_full),
-        "arrays_same_digits": asdict(array_same),
-        "overall": asdict(overall),
-        "must_show": asdict(must_show) if must_show else None,
+        "overall": {**asdict(overall[1]), "arrays": asdict(overall[2])},
+        "must_show": {**asdict(must_show[1]), "arrays": asdict(must_show[2])}
+        if must_show
+        else None,
         "variations": {
             v.name: {
-                **asdict(scores[v.name]),
+                **asdict(files),
+                "arrays": asdict(arrays),
                 "description": v.description,
                 "must_show": v.must_show,
             }
-            for v in variations
+            for v, (_, files, arrays) in zip(variations, rows, strict=True)
         },
         "seconds": {"render": render_s, "classify": classify_s},
     }

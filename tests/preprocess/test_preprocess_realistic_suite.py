@@ -74,3 +74,45 @@ def test_must_show_files_are_classified_like_the_arrays(mnist_dir: Path, tmp_pat
     correct = sum(row.get("digit") == truth[row["path"]] for row in rows)
     # 90 files; the shipped models score 98-99% on these digits as arrays.
     assert correct / len(paths) >= 0.93
+
+
+def test_each_variation_renders_its_own_digits_until_the_split_runs_out() -> None:
+    from real_world import deal_digits
+
+    # 500 x 20 on the 10,000 test digits: every digit exactly once.
+    whole = deal_digits(500 * len(VARIATIONS), 500, seed=0)
+    assert whole.shape == (len(VARIATIONS), 500)
+    assert np.array_equal(np.sort(whole.ravel()), np.arange(500 * len(VARIATIONS)))
+    # Fewer digits per variation: still no digit in two rows; the deal depends only on the seed.
+    small = deal_digits(10_000, 30, seed=0)
+    assert len(np.unique(small)) == small.size
+    assert np.array_equal(small, deal_digits(10_000, 30, seed=0))
+    assert not np.array_equal(small, deal_digits(10_000, 30, seed=1))
+    # More than the split holds (500 x 20 on 5,000 validation digits): each digit twice.
+    counts = np.bincount(deal_digits(5_000, 500, seed=0).ravel(), minlength=5_000)
+    assert set(counts.tolist()) == {2}
+
+
+@pytest.mark.mnist
+def test_real_world_report_scores_each_row_against_its_own_digits(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    """A tiny run of the benchmark script: its JSON report has the figures the docs quote."""
+    report = tmp_path / "report.json"
+    options = ["--split", "val", "--per-variation", "4", "--only", "scan_png,blur"]
+    options += ["--engine", "python", "--data-dir", str(mnist_dir), "--report", str(report)]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "real_world.py"), *options],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(report.read_text())
+    assert payload["distinct_digits"] == 8
+    assert payload["arrays_whole_split"]["n"] == 5_000
+    assert payload["overall"]["n"] == payload["overall"]["arrays"]["n"] == 8
+    for row in payload["variations"].values():
+        assert row["n"] == row["arrays"]["n"] == 4
+        assert 0.0 <= row["accuracy"] <= 1.0
+    assert "| `scan_png` * |" in report.with_suffix(".md").read_text()
