@@ -6,8 +6,8 @@ temporary folder and classified by ``mnist-infer predict --json`` in a subproces
 call), exactly as a user would. Each variation gets its own N digits, dealt from one seeded
 shuffle of the split; by default N is the split's size over the number of variations (500 test
 digits each), so every digit of the split is rendered once and the overall figure is over the
-whole split. Printed next to each: the accuracy of the same
-model on the same digits as MNIST arrays, the gap, and the expected calibration error (15 bins).
+whole split. Printed next to each: the accuracy of the same model on the same digits as MNIST
+arrays, the gap, and the expected calibration error (15 bins).
 
     python benchmarks/real_world.py --split val              # tune on validation digits only
     python benchmarks/real_world.py --split test --keep out/ # report on test, keep the files
@@ -208,7 +208,7 @@ def main(
         int | None,
         typer.Option(help="digits per variation [default: the whole split, each digit once]"),
     ] = None,
-    seed: Annotated[int, typer.Option(help="seed of the digit draw and the rendering")] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the deal of digits and of the rendering")] = 0,
     keep: Annotated[Path | None, typer.Option(help="keep the rendered files here")] = None,
     report: Annotated[Path | None, typer.Option(help="JSON report path")] = None,
     only: Annotated[str | None, typer.Option(help="comma-separated variation names")] = None,
