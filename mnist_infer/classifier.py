@@ -78,6 +78,14 @@ def _is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def _framed_from_file(item: object) -> bool:
+    """Whether ``item`` is an image input (path, bytes, PIL image) that ``preprocess`` frames.
+
+    Such digits get the nine-placement answer; MNIST-format arrays are scored once, as they are.
+    """
+    return not isinstance(item, np.ndarray)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The model's answer for one image: the digit, its probability, and all ten probabilities."""
@@ -256,7 +264,7 @@ class Classifier:
         """
         # Each input's framed digit (or its error), and whether it came from an image file.
         prepared = [
-            (self._prepare_or_error(item, index), not isinstance(item, np.ndarray))
+            (self._prepare_or_error(item, index), _framed_from_file(item))
             for index, item in enumerate(inputs)
         ]
         good = [
@@ -301,7 +309,7 @@ class Classifier:
             batch = np.empty((len(x), NUM_PIXELS), dtype=np.float32)
             for index, item in enumerate(x):
                 batch[index] = prepare_input(item, name=describe_item(item, index)).ravel()
-            framed = np.array([not isinstance(item, np.ndarray) for item in x], dtype=np.bool_)
+            framed = np.array([_framed_from_file(item) for item in x], dtype=np.bool_)
             return batch, False, framed
         return prepare_input(x).reshape(1, NUM_PIXELS), True, np.ones(1, dtype=np.bool_)
 

@@ -5,8 +5,8 @@ constant-width pen stroke (``train.strokes``), random affine (rotation, slant, i
 anisotropic scale) with a smooth elastic field, stroke width (fractional dilation/erosion), blur,
 then ``reframe`` puts the digit back into the MNIST framing that the SDK produces (ink box fitted
 into 20x20 keeping its aspect ratio, centre of mass at (14, 14)), then a little jitter, hard
-binarization and noise. All
-randomness comes from one ``torch.Generator``, so a seed reproduces every batch.
+binarization and noise. All randomness comes from one ``torch.Generator``, so a seed reproduces
+every batch.
 """
 
 from __future__ import annotations
