@@ -21,6 +21,13 @@ IMAGE_SIDE: Final = 28
 NUM_PIXELS: Final = IMAGE_SIDE * IMAGE_SIDE
 NUM_CLASSES: Final = 10
 
+#: MNIST framing: the digit's bounding box is fitted into a square of this side, keeping its
+#: aspect ratio...
+BOX_SIDE: Final = 20
+#: ...and its centre of mass lands on this pixel index (row and column). Measured on the 10,000
+#: MNIST test digits the mean is (13.99, 14.01): pixel 14, not the geometric centre 13.5.
+MNIST_CENTRE: Final = 14.0
+
 #: File name of the shipped model, in ``models/`` and inside the package (``mnist_infer/model/``).
 MODEL_FILENAME: Final = "mnist-mlp.onnx"
 #: ``sha256sum``-style checksum file shipped next to the model.

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.contract import IMAGE_SIDE
+from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
 from mnist_infer.errors import NoDigitFoundError
 from mnist_infer.images import ImageSource, load_image
 
@@ -36,11 +36,6 @@ BoolImage = npt.NDArray[np.bool_]
 #: Called with (stage name, image) for every intermediate stage; see ``frame_digit``.
 TraceCallback = Callable[[str, FloatImage], None]
 
-#: Side of the box the digit is fitted into, keeping its aspect ratio (MNIST: 20).
-BOX_SIDE: Final = 20
-#: Index-coordinate centre of mass of MNIST digits (row, column): measured on the 10k test set
-#: the mean is (13.99, 14.01), i.e. pixel 14, not the geometric 13.5.
-MNIST_CENTRE: Final = 14.0
 #: Larger inputs are reduced to this many pixels on their longer side before analysis; a digit
 #: ends up 20 pixels tall, so this keeps all the detail that matters and bounds the cost.
 WORK_SIDE: Final = 512

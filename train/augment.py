@@ -16,15 +16,12 @@ import math
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 
-from mnist_infer.contract import IMAGE_SIDE
+from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
 from train.recipes import AugmentConfig
 from train.strokes import pen_strokes
 
 #: Canvas of the distortion step: larger than 28, so rotated or stretched digits keep their ink.
 CANVAS = 36
-#: MNIST framing: longest side of the ink box, and where the centre of mass sits (pixel indices).
-BOX_SIDE = 20.0
-CENTRE = 14.0
 INK_THRESHOLD = 0.05  # a pixel counts as ink for the bounding box above this
 
 
@@ -93,12 +90,9 @@ def reframe(images: torch.Tensor, jitter: torch.Tensor | None = None) -> torch.T
     out_x, out_y = pixel_grid(IMAGE_SIDE)
     shift_x = torch.zeros(batch) if jitter is None else jitter[:, 0]
     shift_y = torch.zeros(batch) if jitter is None else jitter[:, 1]
-    source_x = centre_x.view(-1, 1, 1) + (out_x - CENTRE - shift_x.view(-1, 1, 1)) / scale.view(
-        -1, 1, 1
-    )
-    source_y = centre_y.view(-1, 1, 1) + (out_y - CENTRE - shift_y.view(-1, 1, 1)) / scale.view(
-        -1, 1, 1
-    )
+    per_pixel = scale.view(-1, 1, 1)
+    source_x = centre_x.view(-1, 1, 1) + (out_x - MNIST_CENTRE - shift_x.view(-1, 1, 1)) / per_pixel
+    source_y = centre_y.view(-1, 1, 1) + (out_y - MNIST_CENTRE - shift_y.view(-1, 1, 1)) / per_pixel
     return sample_at(images, source_x, source_y)
 
 
