@@ -42,6 +42,9 @@ class MetadataKey:
     VAL_ACCURACY: Final = "val_accuracy"  # accuracy on the held-out validation split
     TEST_ECE: Final = "test_ece"  # expected calibration error, 15 bins, MNIST test set
     TEMPERATURE: Final = "temperature"  # softmax temperature folded into the model ("1.0" = none)
+    #: Optional. Inputs whose highest probability falls below this are "not a digit" (e.g. "0.62";
+    #: chosen on validation). A model without it never rejects.
+    NOT_DIGIT_THRESHOLD: Final = "not_digit_threshold"
     RECIPE: Final = "recipe"  # recipe name, e.g. "best"
     CONFIG: Final = "config"  # JSON of the full training config
     DATASET_SHA256: Final = "dataset_sha256"  # JSON {file name: SHA-256 of decompressed bytes}
