@@ -23,7 +23,7 @@ from realistic_images import VARIATIONS, render_phone_photo, variation_rng
 
 from mnist_infer import Classifier
 from mnist_infer.images import load_image
-from mnist_infer.preprocess import frame_digit
+from mnist_infer.framing import frame_digit
 from train.data import load_mnist
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"

@@ -7,8 +7,6 @@ loaded only when a ``Classifier`` is first used.
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from mnist_infer._version import __version__
@@ -21,9 +19,11 @@ from mnist_infer.errors import (
 )
 
 if TYPE_CHECKING:
-    from mnist_infer.classifier import Classifier, ModelInfo, Prediction
+    from mnist_infer.classifier import Classifier
     from mnist_infer.images import load_image
-    from mnist_infer.preprocess import preprocess
+    from mnist_infer.results import Prediction
+    from mnist_infer.session import ModelInfo
+    from mnist_infer.sources import preprocess
 
 __all__ = [
     "Classifier",
@@ -42,10 +42,10 @@ __all__ = [
 # Public name -> the module that defines it, imported on first access (PEP 562).
 _LAZY: dict[str, str] = {
     "Classifier": "mnist_infer.classifier",
-    "ModelInfo": "mnist_infer.classifier",
-    "Prediction": "mnist_infer.classifier",
+    "ModelInfo": "mnist_infer.session",
+    "Prediction": "mnist_infer.results",
     "load_image": "mnist_infer.images",
-    "preprocess": "mnist_infer.preprocess",
+    "preprocess": "mnist_infer.sources",
 }
 
 
@@ -63,21 +63,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """Module type of this package: keeps ``mnist_infer.preprocess`` the public function.
-
-    The function lives in the submodule of the same name, and importing a submodule makes Python
-    set the package attribute to the module, which would turn ``from mnist_infer import
-    preprocess`` into a module once anything had imported ``mnist_infer.preprocess``. The
-    submodule stays available as ``from mnist_infer.preprocess import ...``.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "preprocess" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

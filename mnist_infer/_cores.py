@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Final
+
+#: The most threads (onnxruntime's intra-op pool) or processes (the CLI's decoding workers)
+#: accepted: far more than this small model can use, and a bound that keeps a typo such as
+#: ``--threads 100000`` from starting thousands of them.
+MAX_WORKERS: Final = 64
 
 
 def usable_cores() -> int:

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from mnist_infer.contract import CHECKSUM_FILENAME, MODEL_FILENAME
-from mnist_infer.errors import ModelError
+from mnist_infer.errors import InvalidInputError, ModelError
 
 __all__ = ["ModelFile", "read_model_file", "sha256_hex", "shipped_model_location"]
 
@@ -44,6 +44,13 @@ def shipped_model_location() -> str:
 def read_model_file(model: str | os.PathLike[str] | None) -> ModelFile:
     """Read ``model`` (a path), or the shipped model when None, verifying the shipped checksum."""
     if model is not None:
+        if not isinstance(model, (str, os.PathLike)) or isinstance(os.fspath(model), bytes):
+            raise InvalidInputError(
+                f"model must be the path of an ONNX file (str or os.PathLike) or None for the "
+                f"shipped model, got {type(model).__name__} {model!r:.60}"
+            )
+        if not os.fspath(model):
+            raise ModelError("model path is empty; give an ONNX file, or None for the shipped one")
         path = Path(model)
         try:
             data = path.read_bytes()

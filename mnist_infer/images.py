@@ -5,6 +5,9 @@ composite a digit drawn on a transparent canvas). Along the way:
 
 * EXIF orientation is applied, so a phone photo is upright.
 * Animated and multi-frame files (GIF, APNG, WebP, TIFF) use their **first frame**.
+* Only regular files are opened (a FIFO, a device or a socket is refused at once, never waited
+  on), and only the raster formats in ``FORMATS`` are decoded: Pillow's other plugins (EPS, which
+  runs Ghostscript, among them) never see untrusted bytes.
 * Images over ``MAX_PIXELS`` (a decompression-bomb guard) are refused before they are decoded.
 * 16-bit grey is scaled to 8 bit (not clipped); 32-bit integer and float images are scaled from
   their range; CMYK, palette (with transparency -> alpha), 1-bit, RGB(A) are converted.
@@ -15,9 +18,9 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import threading
 import warnings
-from pathlib import Path
 from typing import Final, TypeAlias
 
 import numpy as np
@@ -25,11 +28,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_infer.errors import InvalidImageError, InvalidInputError
 
-__all__ = ["MAX_PIXELS", "ImageSource", "load_image", "source_name"]
+__all__ = ["FORMATS", "MAX_PIXELS", "ImageSource", "load_image", "source_name"]
 
 #: Largest image accepted, in pixels (40 megapixels: bigger than any phone photo, far below what
 #: would exhaust memory). Larger files are refused as possible decompression bombs.
 MAX_PIXELS: Final = 40_000_000
+
+#: Pillow format names that are decoded; anything else is "not a supported image format". JPEG
+#: includes MPO, the variant many phone cameras write; PPM includes PGM and PBM.
+FORMATS: Final = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 
 ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | Image.Image"
 
@@ -48,6 +55,8 @@ def source_name(source: object) -> str:
         return f"<{len(source)} bytes>"
     if isinstance(source, Image.Image):
         return f"<PIL image {source.mode} {source.width}x{source.height}>"
+    if isinstance(source, np.ndarray):
+        return f"<array {source.shape} {source.dtype}>"
     return f"<{type(source).__name__}>"
 
 
@@ -69,37 +78,65 @@ def load_image(source: ImageSource, *, name: str | None = None) -> Image.Image:
         return _decode(io.BytesIO(data), label)
     if isinstance(source, (str, os.PathLike)):
         return _decode(_open_path(source, label), label)
+    if isinstance(source, np.ndarray):
+        raise InvalidInputError(
+            f"{label}: a numpy array is pixels already, not an image file to decode; give an "
+            "MNIST-format array to Classifier directly, or wrap other pixels in "
+            "PIL.Image.fromarray"
+        )
     raise InvalidInputError(
         f"{label}: cannot read a {type(source).__name__} as an image; "
-        "expected a path, bytes, a PIL image or a numpy array"
+        "expected a path, the bytes of an image file, or a PIL image"
     )
 
 
 def _open_path(source: str | os.PathLike[str], label: str) -> io.BufferedReader:
-    """Open a file for reading, with a clear message for the usual ways that fails."""
-    if not os.fspath(source):
+    """Open a regular file for reading, with a clear message for the usual ways that fails.
+
+    The file is opened without blocking and checked after opening, so a FIFO with no writer (or
+    one swapped in after a check) is refused at once instead of hanging the caller.
+    """
+    path = os.fspath(source)
+    if not path:
         raise InvalidImageError(f"{label or repr('')}: empty path, not an image file")
-    path = Path(source)
     try:
-        if path.is_dir():
-            raise InvalidImageError(f"{label}: is a directory, not an image file")
-        handle = path.open("rb")
-    except InvalidImageError:
-        raise
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise InvalidImageError(f"{label}: file not found") from None
     except PermissionError:
         raise InvalidImageError(f"{label}: permission denied") from None
+    except IsADirectoryError:
+        raise InvalidImageError(f"{label}: is a directory, not an image file") from None
     except (OSError, ValueError) as exc:
         raise InvalidImageError(f"{label}: cannot open file ({_reason(exc)})") from None
     try:
-        empty = os.fstat(handle.fileno()).st_size == 0
-    except OSError:
-        empty = False
-    if empty:
-        handle.close()
-        raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
-    return handle
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise InvalidImageError(f"{label}: is a directory, not an image file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidImageError(
+                f"{label}: is {_file_kind(info.st_mode)}, not a regular file; only regular files "
+                "are opened (pass a stream's bytes instead: on the command line, pipe it to -)"
+            )
+        if info.st_size == 0:
+            raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _file_kind(mode: int) -> str:
+    """Name the kind of a file that is not regular, for messages."""
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def _decode(stream: io.BufferedReader | io.BytesIO, label: str) -> Image.Image:
@@ -108,10 +145,10 @@ def _decode(stream: io.BufferedReader | io.BytesIO, label: str) -> Image.Image:
         try:
             with _WARNINGS_LOCK, warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(stream)
+                image = Image.open(stream, formats=FORMATS)
         except UnidentifiedImageError:
             raise InvalidImageError(
-                f"{label}: not an image (unrecognised or unsupported file format)"
+                f"{label}: not a supported image format (supported: {', '.join(FORMATS)})"
             ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise InvalidImageError(

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from mnist_infer import preprocess
 from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.preprocess import preprocess
 
 
 @pytest.mark.mnist

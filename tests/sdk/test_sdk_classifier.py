@@ -175,12 +175,52 @@ def test_missing_and_garbage_model_files(tmp_path: Path) -> None:
 
 def test_threads_and_providers_are_checked() -> None:
     assert Classifier(threads=1).info.threads == 1
-    with pytest.raises(InvalidInputError, match="threads must be a positive integer"):
-        Classifier(threads=0)
+    for bad in (0, 65, 100_000):
+        with pytest.raises(InvalidInputError, match="threads must be an integer from 1 to 64"):
+            Classifier(threads=bad)
     with pytest.raises(
-        ModelError, match=r"provider\(s\) \['NoSuchExecutionProvider'\] not available"
+        ModelError, match=r"provider\(s\) NoSuchExecutionProvider not available here; available: "
     ):
         Classifier(providers=["NoSuchExecutionProvider"])
+    with pytest.raises(InvalidInputError, match="providers must be a provider name"):
+        Classifier(providers=[3])  # type: ignore[list-item]
+
+
+def test_one_provider_may_be_named_by_a_string() -> None:
+    assert Classifier(providers="CPUExecutionProvider").info.providers == ("CPUExecutionProvider",)
+    with pytest.raises(ModelError, match=r"provider\(s\) Nope not available"):
+        Classifier(providers="Nope")
+
+
+@pytest.mark.parametrize("model", [123, b"model.onnx", 1.5, ["model.onnx"]])
+def test_a_model_that_is_not_a_path_is_refused_clearly(model: object) -> None:
+    with pytest.raises(InvalidInputError, match="model must be the path of an ONNX file"):
+        Classifier(model)  # type: ignore[arg-type]
+
+
+def test_a_model_whose_output_is_not_finite_gives_an_error_in_place(
+    tmp_path: Path, digit_file: Path
+) -> None:
+    path = tmp_path / "nan.onnx"
+    weights = numpy_helper.from_array(np.full((784, 10), np.nan, np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["pixels", "W"], ["probabilities"])],
+        "nan",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 784])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 10])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    helper.set_model_props(model, {MetadataKey.CONTRACT_VERSION: "1"})
+    onnx.save(model, path)
+    broken = Classifier(path)
+    with pytest.raises(ModelError, match=r"three\.png: the model's output holds NaN"):
+        broken.predict(digit_file)
+    (outcome,) = broken.classify_each([digit_file])
+    assert isinstance(outcome, ModelError)
+    with pytest.raises(ModelError, match="array row 0: the model's output holds NaN"):
+        broken.predict(np.zeros((28, 28), np.uint8))
 
 
 # --- every input type -------------------------------------------------------------------------
@@ -282,7 +322,7 @@ def test_prediction_top_k() -> None:
     assert [p for _, p in top] == pytest.approx([0.6, 0.2, 0.1])
     assert prediction.top(1) == [(1, pytest.approx(0.6))]
     assert [digit for digit, _ in prediction.top(10)][3:] == [0, 2, 4, 5, 6, 8, 9]  # ties: by digit
-    with pytest.raises(ValueError, match="between 1 and 10"):
+    with pytest.raises(InvalidInputError, match="k must be an integer from 1 to 10"):
         prediction.top(0)
 
 
@@ -353,7 +393,7 @@ def test_classify_each_keeps_going_past_bad_inputs(
     assert isinstance(outcomes[0], Prediction)
     assert outcomes[0].digit == 7
     assert isinstance(outcomes[1], InvalidImageError)
-    assert "text.png: not an image" in str(outcomes[1])
+    assert "text.png: not a supported image format" in str(outcomes[1])
     assert isinstance(outcomes[2], NoDigitFoundError)
     assert str(outcomes[2]).startswith("item 2")
     assert isinstance(outcomes[3], Prediction)

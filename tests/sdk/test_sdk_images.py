@@ -195,7 +195,7 @@ def test_empty_bytes() -> None:
 def test_not_an_image(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("these are not pixels\n")
-    with pytest.raises(InvalidImageError, match=r"notes\.png: not an image"):
+    with pytest.raises(InvalidImageError, match=r"notes\.png: not a supported image format"):
         load_image(path)
 
 

@@ -48,14 +48,16 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
     assert python(code) == "module 'mnist_infer' has no attribute 'nope'"
 
 
-def test_preprocess_stays_the_function_after_its_module_is_imported() -> None:
+def test_every_public_name_is_what_its_name_says() -> None:
+    """No module shares its name with a public function, so importing modules changes nothing."""
     code = (
-        "import numpy as np\n"
-        "import mnist_infer.preprocess\n"
-        "from mnist_infer.preprocess import frame_digit\n"
-        "from mnist_infer import preprocess\n"
+        "import numpy as np, types\n"
+        "import mnist_infer.framing, mnist_infer.sources, mnist_infer.images\n"
         "import mnist_infer\n"
-        "print(callable(preprocess), preprocess is mnist_infer.preprocess, callable(frame_digit))\n"
+        "from mnist_infer import preprocess, load_image\n"
+        "print(callable(preprocess), not isinstance(preprocess, types.ModuleType))\n"
+        "print(preprocess is mnist_infer.sources.preprocess,"
+        " load_image is mnist_infer.images.load_image)\n"
         "print(preprocess(np.zeros((28, 28), np.uint8)).shape)"
     )
-    assert python(code).splitlines() == ["True True True", "(28, 28)"]
+    assert python(code).splitlines() == ["True True", "True True", "(28, 28)"]

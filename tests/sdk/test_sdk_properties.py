@@ -14,9 +14,9 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from mnist_infer import Classifier, InvalidImageError, InvalidInputError, MnistInferError
-from mnist_infer._inputs import prepare_input
 from mnist_infer.arrays import to_pixels
 from mnist_infer.images import load_image
+from mnist_infer.sources import Source, frame_source
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -107,7 +107,7 @@ def test_mutated_image_bytes_never_raise_unexpected_errors(
         return
     assert image is not None
     assert image.mode in ("L", "LA")
-    framed, error = attempt(prepare_input, image, name="upload")
+    framed, error = attempt(frame_source, Source(image, "upload"))
     if error is not None:
         assert str(error).startswith("upload: ")
         return

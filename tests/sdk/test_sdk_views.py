@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mnist_infer import Classifier, Prediction, preprocess
-from mnist_infer._cli_app import app
+from mnist_infer.cli import app
 from mnist_infer.views import SHIFTS, combine_views, shifted_views
 
 

@@ -86,7 +86,8 @@ def test_export_round_trip_agrees_with_torch(
 
     metadata = {prop.key: prop.value for prop in model.metadata_props}
     keys = [v for k, v in vars(MetadataKey).items() if not k.startswith("_")]
-    assert set(keys) - {MetadataKey.CONFIG, MetadataKey.DATASET_SHA256} <= set(metadata)
+    optional = {MetadataKey.CONFIG, MetadataKey.DATASET_SHA256, MetadataKey.NOT_DIGIT_THRESHOLD}
+    assert set(keys) - optional <= set(metadata)
     assert metadata[MetadataKey.CONTRACT_VERSION] == str(contract.CONTRACT_VERSION)
     assert float(metadata[MetadataKey.TEST_ACCURACY]) == pytest.approx(
         report.test_accuracy, abs=1e-4

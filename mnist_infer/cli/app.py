@@ -1,6 +1,8 @@
-"""The Typer app behind ``mnist-infer``: options, help and usage errors (exit code 2).
+"""The Typer app behind ``mnist-infer``: every command line is parsed here, and only here.
 
-The work is done by ``mnist_infer.cli``'s ``run_*`` functions; this module only parses.
+Each command checks its options (bad ones are usage errors, exit code 2) and hands them to the
+module that does its work, imported inside the command so that ``--help`` and ``--version``
+never load numpy, Pillow or onnxruntime.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from typing import Annotated
 
 import typer
 
+from mnist_infer._cores import MAX_WORKERS
 from mnist_infer._version import __version__
-from mnist_infer.cli import quiet_warnings, run_info, run_predict, run_preprocess
+from mnist_infer.cli.console import quiet_warnings
 
 __all__ = ["app"]
 
@@ -31,6 +34,12 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _non_empty_paths(paths: list[str]) -> list[str]:
+    if any(path == "" for path in paths):
+        raise typer.BadParameter("an empty string names no file; give a file, a folder or -")
+    return paths
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -44,6 +53,15 @@ def _root(
     quiet_warnings()
 
 
+PathsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Image files, folders of images, or - for one image's bytes on stdin.",
+        metavar="PATH",
+        show_default=False,
+        callback=_non_empty_paths,
+    ),
+]
 ModelOption = Annotated[
     Path | None,
     typer.Option(
@@ -53,21 +71,17 @@ ModelOption = Annotated[
 ThreadsOption = Annotated[
     int | None,
     typer.Option(
-        "--threads", min=1, help="onnxruntime intra-op threads (default: half the cores, 1 to 4)."
+        "--threads",
+        min=1,
+        max=MAX_WORKERS,
+        help="onnxruntime intra-op threads (default: half the cores, 1 to 4).",
     ),
 ]
 
 
 @app.command()
 def predict(
-    paths: Annotated[
-        list[str],
-        typer.Argument(
-            help="Image files, folders of images, or - for one image's bytes on stdin.",
-            metavar="PATH",
-            show_default=False,
-        ),
-    ],
+    paths: PathsArgument,
     json_lines: Annotated[
         bool,
         typer.Option(
@@ -88,23 +102,30 @@ def predict(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Processes decoding images (default: the usable cores)."
+            "--jobs",
+            "-j",
+            min=1,
+            max=MAX_WORKERS,
+            help="Processes decoding images (default: the usable cores).",
         ),
     ] = None,
     model: ModelOption = None,
     threads: ThreadsOption = None,
 ) -> None:
     """Classify the digit in each image. Exit code 0: all inputs classified, 1: some failed."""
-    code = run_predict(
-        paths,
-        json_lines=json_lines,
-        recursive=recursive,
-        top_k=top_k,
-        jobs=jobs,
-        model=model,
-        threads=threads,
+    from mnist_infer.cli.predicting import run_predict
+
+    raise typer.Exit(
+        run_predict(
+            paths,
+            json_lines=json_lines,
+            recursive=recursive,
+            top_k=top_k,
+            jobs=jobs,
+            model=model,
+            threads=threads,
+        )
     )
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -114,6 +135,8 @@ def info(
     threads: ThreadsOption = None,
 ) -> None:
     """Show the model card data: accuracy, SHA-256, input contract, versions."""
+    from mnist_infer.cli.model_card import run_info
+
     raise typer.Exit(run_info(json_output=json_output, model=model, threads=threads))
 
 
@@ -130,4 +153,7 @@ def preprocess_command(
     ] = 1,
 ) -> None:
     """Write what the model sees for IN: the 28x28 MNIST-framed digit, white on black, as PNG."""
+    from mnist_infer.cli.framing_preview import run_preprocess
+
+    _non_empty_paths([source])
     raise typer.Exit(run_preprocess(source, output, scale=scale))

@@ -13,26 +13,38 @@ inputs (photos, scans, canvas drawings) are first brought to "bright ink on a ze
 5. framing: the crop is resized from full resolution with area averaging into the 20x20 box and
    placed so its centre of mass lands on MNIST's centre (integer shift, as MNIST did).
 
-``frame_digit`` does steps 1-5 on a decoded PIL image; ``preprocess`` is the public entry that
-also accepts paths, bytes and MNIST-format arrays (those pass through unchanged).
+``frame_digit`` does steps 1-5 on an image decoded by ``mnist_infer.images.load_image`` (grey,
+with alpha where the file had transparency). It works on pixels only: what the caller gave and
+how it was decoded are the business of ``mnist_infer.sources`` and ``mnist_infer.images``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
 from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
-from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.images import ImageSource, load_image
+from mnist_infer.errors import InvalidInputError, NoDigitFoundError
+from mnist_infer.imageops import (
+    BoolImage,
+    FloatImage,
+    border_pixels,
+    bounding_box,
+    box_blur,
+    box_gap,
+    dilate,
+    gaussian_blur,
+    label_components,
+    neighbourhood_filter,
+    otsu_threshold,
+)
 
-FloatImage = npt.NDArray[np.float32]
-BoolImage = npt.NDArray[np.bool_]
+__all__ = ["TraceCallback", "frame_digit"]
+
 #: Called with (stage name, image) for every intermediate stage; see ``frame_digit``.
 TraceCallback = Callable[[str, FloatImage], None]
 
@@ -73,10 +85,16 @@ SHARP_EDGES: Final = 0.7
 def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> FloatImage:
     """Return the digit in ``image`` in MNIST framing: (28, 28) float32, 0 = background, 1 = ink.
 
-    ``trace``, if given, is called with each intermediate stage (name, float image in [0, 1]) for
-    documentation and debugging. Raises ``NoDigitFoundError`` when the image holds no ink
-    (blank, uniform, a gradient, noise only) rather than guessing.
+    ``image`` is mode "L" or "LA", as ``load_image`` returns it. ``trace``, if given, is called
+    with each intermediate stage (name, float image in [0, 1]) for documentation and debugging.
+    Raises ``NoDigitFoundError`` when the image holds no ink (blank, uniform, a gradient, noise
+    only) rather than guessing.
     """
+    if image.mode not in ("L", "LA"):
+        raise InvalidInputError(
+            f"frame_digit takes a grey image (mode L or LA, as load_image returns), "
+            f"got mode {image.mode!r}: decode it with mnist_infer.load_image first"
+        )
     gray, alpha = _to_gray_and_alpha(_reduce(image))
     _emit(trace, "input", gray)
     if alpha is not None:
@@ -89,7 +107,7 @@ def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> Fl
     background = _estimate_background(gray, even)
     _emit(trace, "background", background)
     residual = gray - background
-    residual -= float(np.median(_border(residual)))  # paper (most of the border) sits at 0
+    residual -= float(np.median(border_pixels(residual)))  # paper (most of the border) sits at 0
     evidence = _find_ink(residual)
     _emit(trace, "mask", evidence.mask.astype(np.float32))
     region = _main_mass(evidence)
@@ -100,18 +118,6 @@ def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> Fl
     framed = _fit_and_centre(crop)
     _emit(trace, "framed", framed)
     return framed
-
-
-def preprocess(x: ImageSource | npt.NDArray[Any]) -> FloatImage:
-    """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
-
-    MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
-    (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
-    ``mnist_infer.images.load_image`` and framed by ``frame_digit``.
-    """
-    from mnist_infer._inputs import prepare_input  # imports this module: no cycle at load time
-
-    return prepare_input(x)
 
 
 # --- step 0: pixels -------------------------------------------------------------------------
@@ -127,8 +133,6 @@ def _reduce(image: Image.Image) -> Image.Image:
     longer = max(image.size)
     if longer <= WORK_SIDE:
         return image
-    if image.mode not in ("L", "LA"):
-        image = load_image(image)
     scale = WORK_SIDE / longer
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.BOX)
@@ -136,23 +140,10 @@ def _reduce(image: Image.Image) -> Image.Image:
 
 def _to_gray_and_alpha(image: Image.Image) -> tuple[FloatImage, FloatImage | None]:
     """Grey levels and (if the image has transparency) alpha, both float32 in [0, 1]."""
-    if image.mode not in ("L", "LA"):
-        image = load_image(image)  # any other mode (RGB, CMYK, 16-bit, palette...) -> L or LA
     if image.mode == "LA":
         la = np.asarray(image, dtype=np.float32) / 255.0
         return np.ascontiguousarray(la[..., 0]), np.ascontiguousarray(la[..., 1])
     return np.asarray(image, dtype=np.float32) / 255.0, None
-
-
-def _border(values: FloatImage) -> FloatImage:
-    """Return the pixels of a ring along the edge (about 4% of the shorter side, >= 1 pixel)."""
-    h, w = values.shape
-    width = max(1, round(0.04 * min(h, w)))
-    if 2 * width >= min(h, w):
-        return values.ravel()
-    top, bottom = values[:width].ravel(), values[-width:].ravel()
-    left, right = values[width:-width, :width].ravel(), values[width:-width, -width:].ravel()
-    return np.concatenate([top, bottom, left, right])
 
 
 # --- step 1: alpha ---------------------------------------------------------------------------
@@ -167,13 +158,13 @@ def _composite(gray: FloatImage, alpha: FloatImage) -> FloatImage:
     """
     if float(alpha.min()) >= 0.999:
         return gray
-    ring_alpha = _border(alpha)
+    ring_alpha = border_pixels(alpha)
     if float(np.mean(ring_alpha < 0.5)) > 0.5:
         weight = float(alpha.sum())
         stroke = float((gray * alpha).sum() / weight) if weight > 0 else 0.0
         backdrop = 1.0 if stroke < 0.5 else 0.0
     else:
-        opaque_ring = _border(gray)[ring_alpha >= 0.5]
+        opaque_ring = border_pixels(gray)[ring_alpha >= 0.5]
         backdrop = float(np.median(opaque_ring)) if opaque_ring.size else 1.0
     return (gray * alpha + backdrop * (1.0 - alpha)).astype(np.float32)
 
@@ -191,9 +182,9 @@ def _ink_is_dark(gray: FloatImage, even: bool) -> bool:
     local level). When they disagree, the more decisive one wins. Extremes are taken on a lightly
     smoothed copy so single noisy pixels do not vote.
     """
-    smooth = _box_blur(gray, 0 if min(gray.shape) < 48 else 1)
+    smooth = box_blur(gray, 0 if min(gray.shape) < 48 else 1)
     if even:
-        return _darker_deviations(smooth, np.float32(np.median(_border(gray))))[0]
+        return _darker_deviations(smooth, np.float32(np.median(border_pixels(gray))))[0]
     local = _darker_deviations(smooth, _surface(gray, 50))
     overall = _darker_deviations(smooth, np.float32(np.median(gray)))
     return local[0] if local[0] == overall[0] or local[1] >= overall[1] else overall[0]
@@ -219,7 +210,7 @@ def _estimate_background(ink_bright: FloatImage, even: bool) -> FloatImage:
     its neighbours' value; a median is unbiased on a gradient), interpolated back to full size.
     """
     if even:
-        return np.full_like(ink_bright, float(np.median(_border(ink_bright))))
+        return np.full_like(ink_bright, float(np.median(border_pixels(ink_bright))))
     return _surface(ink_bright, 25)
 
 
@@ -232,8 +223,8 @@ def _evenly_lit(values: FloatImage) -> bool:
     ``EVEN_PAPER_SPREAD``.
     """
     # The outermost pixels, each averaged with its 5x5 neighbourhood (blurring strips only).
-    top, bottom = _box_blur(values[:5], 2)[0], _box_blur(values[-5:], 2)[-1]
-    left, right = _box_blur(values[:, :5], 2)[:, 0], _box_blur(values[:, -5:], 2)[:, -1]
+    top, bottom = box_blur(values[:5], 2)[0], box_blur(values[-5:], 2)[-1]
+    left, right = box_blur(values[:, :5], 2)[:, 0], box_blur(values[:, -5:], 2)[:, -1]
     loop = np.concatenate([top, right[1:], bottom[-2::-1], left[-2:0:-1]])
     window = max(3, round(0.4 * loop.size)) | 1
     step = max(1, loop.size // 256)  # a few hundred medians are plenty
@@ -254,9 +245,9 @@ def _two_tone(values: FloatImage) -> bool:
     paper within ``TWO_TONE_SPREAD`` away from them; a shadow or a lighting gradient has soft
     edges and spreads the paper wider.
     """
-    smooth = _box_blur(values, 1)
-    threshold = _otsu(smooth.ravel(), 0.0, 1.0)
-    paper_is_bright = float(np.mean(_border(smooth) > threshold)) > 0.5
+    smooth = box_blur(values, 1)
+    threshold = otsu_threshold(smooth.ravel(), 0.0, 1.0)
+    paper_is_bright = float(np.mean(border_pixels(smooth) > threshold)) > 0.5
     paper = smooth > threshold if paper_is_bright else smooth <= threshold
     if paper.all() or not paper.any():
         return False
@@ -291,22 +282,14 @@ def _surface(values: FloatImage, percentile: float) -> FloatImage:
     padded = np.pad(sample, pad, mode="reflect")
     blocks = padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
     grid = np.percentile(blocks, percentile, axis=2).astype(np.float32)
-    grid = _grid_filter(grid, np.median)
-    grid = _grid_filter(grid, np.median)
-    grid = _grid_filter(grid, np.mean)
+    grid = neighbourhood_filter(grid, np.median)
+    grid = neighbourhood_filter(grid, np.median)
+    grid = neighbourhood_filter(grid, np.mean)
     grid = np.pad(grid, 1, mode="reflect", reflect_type="odd")
     surface = Image.fromarray(grid, mode="F").resize(
         ((cols + 2) * block, (rows + 2) * block), Image.Resampling.BILINEAR
     )
     return np.asarray(surface, dtype=np.float32)[block : block + h, block : block + w]
-
-
-def _grid_filter(grid: FloatImage, reduce: Callable[..., npt.NDArray[np.float32]]) -> FloatImage:
-    """Apply ``reduce`` (np.min, np.mean) over each cell's 3x3 neighbourhood."""
-    padded = np.pad(grid, 1, mode="reflect", reflect_type="odd")
-    rows, cols = grid.shape
-    stack = np.stack([padded[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)])
-    return np.asarray(reduce(stack, axis=0), dtype=np.float32)
 
 
 class _Evidence:
@@ -322,7 +305,7 @@ def _noise_sigma(values: FloatImage) -> float:
     """Robust standard deviation of pixel noise: MAD of the difference to the 3x3 local mean."""
     if min(values.shape) < 3:
         return 0.0
-    detail = (values - _box_blur(values, 1))[::2, ::2]  # a quarter of the pixels is plenty
+    detail = (values - box_blur(values, 1))[::2, ::2]  # a quarter of the pixels is plenty
     return float(1.4826 * np.median(np.abs(detail - np.median(detail))) / math.sqrt(8 / 9))
 
 
@@ -335,14 +318,14 @@ def _find_ink(residual: FloatImage) -> _Evidence:
     sigma = _noise_sigma(residual)
     # Smooth only as much as the noise asks: a wider box would wash out a small, thin digit.
     radius = int(np.searchsorted(NOISE_STEPS, sigma)) if min(h, w) >= 16 else 0
-    smooth = _box_blur(residual, radius)
+    smooth = box_blur(residual, radius)
     smooth_sigma = sigma / (2 * radius + 1)  # a box mean of n*n pixels divides noise by n
     floor = max(6.0 * smooth_sigma, 0.08)
     candidates = smooth[smooth > floor]
     if candidates.size < 3:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     level = float(np.percentile(candidates, 90))
-    otsu = _otsu(candidates, 0.0, level * 1.2)
+    otsu = otsu_threshold(candidates, 0.0, level * 1.2)
     threshold = max(floor, min(max(otsu, 0.25 * level), 0.6 * level))
     return _Evidence(smooth > threshold, smooth, sigma)
 
@@ -357,19 +340,19 @@ def _ink_image(residual: FloatImage, evidence: _Evidence, region: BoolImage) -> 
     the ink pixels.
     """
     kept = evidence.mask & region
-    top, bottom, left, right = _bbox(kept if kept.any() else region)
+    top, bottom, left, right = bounding_box(kept if kept.any() else region)
     long_side = max(bottom - top, right - left)
     margin = max(2, long_side // 4)
     top, left = max(0, top - margin), max(0, left - margin)
     bottom = min(residual.shape[0], bottom + margin)
     right = min(residual.shape[1], right + margin)
     radius = max(0, int((long_side / BOX_SIDE - 1) // 2))
-    smooth = _box_blur(residual[top:bottom, left:right], radius)
+    smooth = box_blur(residual[top:bottom, left:right], radius)
     inside = region[top:bottom, left:right]
     ink = kept[top:bottom, left:right]
     # Paper is what lies away from anything ink-like, kept or not (a dropped speck is not paper).
     anything = evidence.mask[top:bottom, left:right].astype(np.float32)
-    paper = smooth[_box_blur(anything, radius + 2) <= 0.0]
+    paper = smooth[box_blur(anything, radius + 2) <= 0.0]
     floor = 3.0 * evidence.sigma / (2 * radius + 1)
     if paper.size >= 20:
         floor = max(float(np.percentile(paper, 99.5)), 0.0)
@@ -381,19 +364,6 @@ def _ink_image(residual: FloatImage, evidence: _Evidence, region: BoolImage) -> 
     if float(digit.max()) <= 0.0:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     return digit
-
-
-def _otsu(values: FloatImage, low: float, high: float) -> float:
-    """Otsu's threshold of ``values`` (64 bins over [low, high]): the best two-class split."""
-    hist, edges = np.histogram(values, bins=64, range=(low, max(high, low + 1e-3)))
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight0 = np.cumsum(hist)
-    weight1 = weight0[-1] - weight0
-    sum0 = np.cumsum(hist * centres)
-    mean0 = sum0 / np.maximum(weight0, 1)
-    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
-    between = weight0 * weight1 * (mean0 - mean1) ** 2
-    return float(centres[int(np.argmax(between))])
 
 
 # --- step 4: the digit's main mass -------------------------------------------------------------
@@ -417,8 +387,8 @@ def _main_mass(ink: _Evidence) -> BoolImage:
         .reshape(rows, cell, cols, cell)
         .sum(axis=(1, 3))
     )
-    grown = _dilate(mask_cells)
-    labels = _label(grown)
+    grown = dilate(mask_cells)
+    labels = label_components(grown)
     count = int(labels.max())
     if count == 0:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
@@ -428,66 +398,14 @@ def _main_mass(ink: _Evidence) -> BoolImage:
     keep = masses >= MIN_PIECE_FRACTION * masses[main]
     keep[0] = False
     # Far-away pieces are specks or other marks, however heavy: keep only those near the main one.
-    main_box = _bbox(labels == main)
+    main_box = bounding_box(labels == main)
     reach = 0.5 * max(main_box[1] - main_box[0], main_box[3] - main_box[2])
     for piece in np.flatnonzero(keep):
-        if piece != main and _gap(_bbox(labels == piece), main_box) > reach:
+        if piece != main and box_gap(bounding_box(labels == piece), main_box) > reach:
             keep[piece] = False
-    region_cells = _dilate(np.asarray(keep[labels], dtype=np.bool_))
+    region_cells = dilate(np.asarray(keep[labels], dtype=np.bool_))
     region: BoolImage = np.repeat(np.repeat(region_cells, cell, axis=0), cell, axis=1)[:h, :w]
     return region
-
-
-def _bbox(mask: BoolImage) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the true pixels, bottom and right exclusive."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Distance between two boxes (0 when they overlap)."""
-    dy = max(0, a[0] - b[1], b[0] - a[1])
-    dx = max(0, a[2] - b[3], b[2] - a[3])
-    return math.hypot(dy, dx)
-
-
-def _dilate(mask: BoolImage) -> BoolImage:
-    """3x3 binary dilation."""
-    padded = np.pad(mask, 1)
-    rows, cols = mask.shape
-    out = np.zeros_like(mask)
-    for dy in range(3):
-        for dx in range(3):
-            out |= padded[dy : dy + rows, dx : dx + cols]
-    return out
-
-
-def _label(mask: BoolImage) -> npt.NDArray[np.int64]:
-    """Label 8-connected components (0 = background), by vectorised label propagation.
-
-    A component's label is one of its pixels' flat index + 1, so labels are not consecutive.
-
-    Each pixel starts with its own index; every round takes the largest label among its
-    neighbours and then jumps through the label's own label (pointer jumping), so it converges
-    in a few dozen rounds even for long snake-like strokes.
-    """
-    rows, cols = mask.shape
-    index = np.arange(1, rows * cols + 1, dtype=np.int64).reshape(rows, cols)
-    labels = np.where(mask, index, 0)
-    while True:
-        padded = np.pad(labels, 1)
-        best = labels.copy()
-        for dy in range(3):
-            for dx in range(3):
-                np.maximum(best, padded[dy : dy + rows, dx : dx + cols], out=best)
-        best = np.where(mask, best, 0)
-        flat = np.concatenate([[0], best.ravel()])
-        best = np.maximum(best, flat[best])
-        if np.array_equal(best, labels):
-            break
-        labels = best
-    return labels
 
 
 # --- step 5: 20x20 box, centre of mass ----------------------------------------------------------
@@ -511,9 +429,9 @@ def _crop(digit: FloatImage) -> FloatImage:
 
 def _solid_box(lit: BoolImage) -> tuple[int, int, int, int]:
     """Bounding box of the lit pixels with at least two lit neighbours (all lit ones if none)."""
-    neighbours = _box_blur(lit.astype(np.float32), 1) * 9.0 - lit
+    neighbours = box_blur(lit.astype(np.float32), 1) * 9.0 - lit
     solid = lit & (neighbours >= 1.5)
-    return _bbox(solid if solid.any() else lit)
+    return bounding_box(solid if solid.any() else lit)
 
 
 def _normalise_strokes(crop: FloatImage) -> FloatImage:
@@ -543,7 +461,7 @@ def _normalise_strokes(crop: FloatImage) -> FloatImage:
     sigma = abs(change)
     if sigma < 0.5:
         return crop
-    blurred = _gaussian_blur(canonical, sigma)
+    blurred = gaussian_blur(canonical, sigma)
     level = 0.159 if change > 0 else 0.841
     # A one-pixel anti-aliased edge, steep enough that paper stays 0 and the ink core 1.
     slope = max(sigma / 0.242, 3.2)
@@ -590,37 +508,3 @@ def _fit_and_centre(crop: FloatImage) -> FloatImage:
         box=(x0, y0, x0 + span, y0 + span),
     )
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _box_blur(values: FloatImage, radius: int) -> FloatImage:
-    """Mean over a (2r+1)x(2r+1) window (edges replicated), via cumulative sums."""
-    if radius <= 0:
-        return values
-    size = 2 * radius + 1
-    padded = np.pad(values.astype(np.float32, copy=False), radius, mode="edge")
-    c = np.zeros((padded.shape[0] + 1, padded.shape[1]), np.float32)
-    np.cumsum(padded, axis=0, out=c[1:])
-    rows = c[size:] - c[:-size]
-    c = np.zeros((rows.shape[0], rows.shape[1] + 1), np.float32)
-    np.cumsum(rows, axis=1, out=c[:, 1:])
-    out: FloatImage = (c[:, size:] - c[:, :-size]) * np.float32(1.0 / (size * size))
-    return out
-
-
-def _gaussian_blur(values: FloatImage, sigma: float) -> FloatImage:
-    """Separable Gaussian blur (zero outside the image), float32."""
-    radius = max(1, math.ceil(3 * sigma))
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    taps /= taps.sum()
-    out = values.astype(np.float64)
-    for axis in (0, 1):
-        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
-        length = out.shape[axis]
-        acc = np.zeros_like(out)
-        for k, weight in enumerate(taps):
-            acc += weight * (padded[k : k + length] if axis == 0 else padded[:, k : k + length])
-        out = acc
-    return out.astype(np.float32)

@@ -1,0 +1,204 @@
+"""``mnist-infer predict``: classify every input and print one result per input, in order.
+
+Inputs are decoded and framed in worker processes when there are enough files to pay for them
+(``mnist_infer.preprocess`` does that work; it never imports onnxruntime), and scored in this
+process by one ``Classifier``, block by block, so output starts before a large folder is done.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
+
+from mnist_infer._cores import usable_cores
+from mnist_infer.cli.console import CommandError, error_line, flush_output, write_error, write_line
+from mnist_infer.cli.inputs import Entry, expand_paths
+from mnist_infer.cli.output import ResultTable, json_record
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from mnist_infer.classifier import Classifier
+    from mnist_infer.results import Prediction
+
+    #: A framed digit, or the error line of an input that could not be framed.
+    Framed: TypeAlias = npt.NDArray[np.float32] | str
+
+__all__ = ["load_classifier", "prepare_entry", "run_predict"]
+
+#: Inputs decoded and classified per round; results are printed after each round.
+BLOCK_SIZE: Final = 2048
+#: Below this many files, decoding in worker processes costs more than it saves.
+PARALLEL_MIN_FILES: Final = 64
+#: A progress bar appears (on a terminal) from this many inputs on.
+PROGRESS_MIN_INPUTS: Final = 50
+
+
+def run_predict(
+    paths: Sequence[str],
+    *,
+    json_lines: bool = False,
+    recursive: bool = False,
+    top_k: int = 1,
+    jobs: int | None = None,
+    model: Path | None = None,
+    threads: int | None = None,
+) -> int:
+    """Classify every input and print one result per input, in order; return the exit code."""
+    entries = expand_paths(paths, recursive=recursive)
+    # Worker processes start before onnxruntime exists here: forking after it started its
+    # threads is unsafe. The model is then loaded before any input is looked at, so a bad
+    # --model is one error line whatever the inputs are.
+    pool = _decoding_pool(entries, jobs or usable_cores())
+    progress = None
+    try:
+        classifier = load_classifier(model, threads)
+        progress = _progress(len(entries))
+        table = None if json_lines else ResultTable(top_k)
+        failures = 0
+        done = 0
+        for block in _framed_blocks(entries, pool):
+            for entry, outcome in zip(
+                entries[done : done + len(block)],
+                _score(classifier, entries, done, block),
+                strict=True,
+            ):
+                failures += isinstance(outcome, str)
+                if table is not None:
+                    table.add(entry.label, outcome)
+                else:
+                    write_line(json_record(entry.label, outcome, top_k))
+            done += len(block)
+            if progress is not None:
+                progress.update(progress.task_ids[0], completed=done)
+        if progress is not None:
+            progress.stop()
+            progress = None
+        if table is not None:
+            _print_table(table)
+        flush_output()
+    except CommandError as error:
+        error_line(str(error))
+        return 1
+    finally:
+        if progress is not None:
+            progress.stop()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if failures:
+        write_error(f"{failures} of {len(entries)} input(s) failed")
+        return 1
+    return 0
+
+
+def load_classifier(model: Path | None, threads: int | None) -> Classifier:
+    """Create the classifier; a model problem becomes a CommandError (one line, exit code 1)."""
+    from mnist_infer.classifier import Classifier
+    from mnist_infer.errors import MnistInferError
+
+    try:
+        return Classifier(model, threads=threads)
+    except MnistInferError as error:
+        raise CommandError(str(error)) from None
+
+
+def prepare_entry(entry: Entry) -> Framed:
+    """Decode and frame one input; return the 28x28, or the error line naming the input.
+
+    Runs in worker processes too, so it returns errors as text instead of raising them.
+    """
+    if entry.error is not None:
+        return entry.error
+    from mnist_infer.errors import MnistInferError
+    from mnist_infer.sources import Source, frame_source
+
+    source = entry.path if entry.path is not None else (entry.data or b"")
+    try:
+        return frame_source(Source(source, entry.label))
+    except MnistInferError as error:
+        return str(error)
+    except MemoryError:
+        return f"{entry.label}: out of memory while decoding the image"
+    except Exception as error:  # a decoder bug must cost one input, not the run
+        return f"{entry.label}: could not be processed ({type(error).__name__}: {error})"
+
+
+def _score(
+    classifier: Classifier, entries: list[Entry], start: int, block: list[Framed]
+) -> list[Prediction | str]:
+    """Score a block's framed digits in one go; errors (str) stay in their places."""
+    import numpy as np
+
+    good = [index for index, item in enumerate(block) if not isinstance(item, str)]
+    outcomes: list[Prediction | str] = [item if isinstance(item, str) else "" for item in block]
+    if good:
+        names = [entries[start + index].label for index in good]
+        scored = classifier.classify_framed(np.stack([block[index] for index in good]), names)
+        for index, outcome in zip(good, scored, strict=True):
+            outcomes[index] = outcome if not isinstance(outcome, Exception) else str(outcome)
+    return outcomes
+
+
+def _framed_blocks(entries: list[Entry], pool: Any) -> Iterator[list[Framed]]:
+    """Yield the framed inputs block by block, framed by ``pool``'s workers when one is given."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    for start in range(0, len(entries), BLOCK_SIZE):
+        block = entries[start : start + BLOCK_SIZE]
+        if pool is not None:
+            chunk = max(1, min(64, len(block) // usable_cores() // 4))
+            try:
+                yield list(pool.map(prepare_entry, block, chunksize=chunk))
+                continue
+            except BrokenProcessPool:  # a worker died (killed for memory?): go on in this process
+                pool = None
+        yield [prepare_entry(entry) for entry in block]
+
+
+def _decoding_pool(entries: list[Entry], jobs: int) -> Any:
+    """Worker processes for decoding when there are enough files to pay for them, else None."""
+    files = sum(entry.path is not None for entry in entries)
+    workers = min(jobs, files // (PARALLEL_MIN_FILES // 2))
+    return _start_pool(workers) if workers > 1 and files >= PARALLEL_MIN_FILES else None
+
+
+def _start_pool(workers: int) -> Any:
+    """Start decoding worker processes now, before onnxruntime's threads exist (fork safety)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform == "linux" else "spawn"
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool.submit(int).result()  # with fork, this starts every worker at once
+    return pool
+
+
+def _progress(total: int) -> Any:
+    """Start a rich progress bar on stderr for long runs on a terminal; None otherwise."""
+    if total < PROGRESS_MIN_INPUTS or sys.stderr is None or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    # No redirection: results must go to stdout, not around the bar on stderr.
+    progress = Progress(
+        console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False
+    )
+    progress.add_task("classifying", total=total)
+    progress.start()
+    return progress
+
+
+def _print_table(table: ResultTable) -> None:
+    from mnist_infer.cli.console import OutputError
+
+    try:
+        table.print()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise OutputError(f"cannot write the results to standard output ({reason})") from None

@@ -1,0 +1,155 @@
+"""Generic image operations on numpy arrays: blurs, binary morphology, labelling, thresholds.
+
+Pure functions with no knowledge of digits or MNIST, so each one can be tested on its own
+against a brute-force reference. ``mnist_infer.framing`` builds the front end out of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "BoolImage",
+    "Box",
+    "FloatImage",
+    "border_pixels",
+    "bounding_box",
+    "box_blur",
+    "box_gap",
+    "dilate",
+    "gaussian_blur",
+    "label_components",
+    "neighbourhood_filter",
+    "otsu_threshold",
+]
+
+FloatImage = npt.NDArray[np.float32]
+BoolImage = npt.NDArray[np.bool_]
+#: (top, bottom, left, right) in pixels, bottom and right exclusive.
+Box = tuple[int, int, int, int]
+
+
+def box_blur(values: FloatImage, radius: int) -> FloatImage:
+    """Mean over a (2r+1)x(2r+1) window (edges replicated), via cumulative sums."""
+    if radius <= 0:
+        return values
+    size = 2 * radius + 1
+    padded = np.pad(values.astype(np.float32, copy=False), radius, mode="edge")
+    c = np.zeros((padded.shape[0] + 1, padded.shape[1]), np.float32)
+    np.cumsum(padded, axis=0, out=c[1:])
+    rows = c[size:] - c[:-size]
+    c = np.zeros((rows.shape[0], rows.shape[1] + 1), np.float32)
+    np.cumsum(rows, axis=1, out=c[:, 1:])
+    out: FloatImage = (c[:, size:] - c[:, :-size]) * np.float32(1.0 / (size * size))
+    return out
+
+
+def gaussian_blur(values: FloatImage, sigma: float) -> FloatImage:
+    """Separable Gaussian blur (zero outside the image, taps out to 3 sigma), float32."""
+    radius = max(1, math.ceil(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    out = values.astype(np.float64)
+    for axis in (0, 1):
+        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
+        length = out.shape[axis]
+        acc = np.zeros_like(out)
+        for k, weight in enumerate(taps):
+            acc += weight * (padded[k : k + length] if axis == 0 else padded[:, k : k + length])
+        out = acc
+    return out.astype(np.float32)
+
+
+def dilate(mask: BoolImage) -> BoolImage:
+    """3x3 binary dilation (outside the image counts as False)."""
+    padded = np.pad(mask, 1)
+    rows, cols = mask.shape
+    out = np.zeros_like(mask)
+    for dy in range(3):
+        for dx in range(3):
+            out |= padded[dy : dy + rows, dx : dx + cols]
+    return out
+
+
+def label_components(mask: BoolImage) -> npt.NDArray[np.int64]:
+    """Label 8-connected components (0 = background), by vectorised label propagation.
+
+    A component's label is one of its pixels' flat index + 1, so labels are not consecutive.
+    Each pixel starts with its own index; every round takes the largest label among its
+    neighbours and then jumps through the label's own label (pointer jumping), so it converges
+    in a few dozen rounds even for long snake-like strokes.
+    """
+    rows, cols = mask.shape
+    index = np.arange(1, rows * cols + 1, dtype=np.int64).reshape(rows, cols)
+    labels = np.where(mask, index, 0)
+    while True:
+        padded = np.pad(labels, 1)
+        best = labels.copy()
+        for dy in range(3):
+            for dx in range(3):
+                np.maximum(best, padded[dy : dy + rows, dx : dx + cols], out=best)
+        best = np.where(mask, best, 0)
+        flat = np.concatenate([[0], best.ravel()])
+        best = np.maximum(best, flat[best])
+        if np.array_equal(best, labels):
+            break
+        labels = best
+    return labels
+
+
+def otsu_threshold(values: npt.NDArray[np.floating], low: float, high: float) -> float:
+    """Otsu's threshold of ``values`` (64 bins over [low, high]): the best two-class split."""
+    hist, edges = np.histogram(values, bins=64, range=(low, max(high, low + 1e-3)))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(hist)
+    weight1 = weight0[-1] - weight0
+    sum0 = np.cumsum(hist * centres)
+    mean0 = sum0 / np.maximum(weight0, 1)
+    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
+    between = weight0 * weight1 * (mean0 - mean1) ** 2
+    return float(centres[int(np.argmax(between))])
+
+
+def neighbourhood_filter(
+    grid: FloatImage, reduce: Callable[..., npt.NDArray[np.floating]]
+) -> FloatImage:
+    """Apply ``reduce`` (np.median, np.mean, ...) over each cell's 3x3 neighbourhood.
+
+    The grid is extended by odd reflection, so a linear ramp continues past its edges.
+    """
+    padded = np.pad(grid, 1, mode="reflect", reflect_type="odd")
+    rows, cols = grid.shape
+    stack = np.stack([padded[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)])
+    return np.asarray(reduce(stack, axis=0), dtype=np.float32)
+
+
+def bounding_box(mask: BoolImage) -> Box:
+    """(top, bottom, left, right) of the True pixels; the mask must hold at least one."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def box_gap(a: Box, b: Box) -> float:
+    """Euclidean distance between two boxes (0 when they touch or overlap)."""
+    dy = max(0, a[0] - b[1], b[0] - a[1])
+    dx = max(0, a[2] - b[3], b[2] - a[3])
+    return math.hypot(dy, dx)
+
+
+def border_pixels(values: FloatImage, fraction: float = 0.04) -> FloatImage:
+    """Return the pixels of a ring along the edge, ``fraction`` of the shorter side wide (>= 1).
+
+    An image too small for a ring gives all its pixels.
+    """
+    h, w = values.shape
+    width = max(1, round(fraction * min(h, w)))
+    if 2 * width >= min(h, w):
+        return values.ravel()
+    top, bottom = values[:width].ravel(), values[-width:].ravel()
+    left, right = values[width:-width, :width].ravel(), values[width:-width, -width:].ravel()
+    return np.concatenate([top, bottom, left, right])

@@ -1,0 +1,36 @@
+"""What the classifier answers: a ``Prediction`` per image (the digit, its probability, all ten)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mnist_infer.contract import NUM_CLASSES
+from mnist_infer.errors import InvalidInputError
+
+__all__ = ["Prediction"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's answer for one image: the digit, its probability, and all ten probabilities."""
+
+    digit: int
+    confidence: float
+    probabilities: tuple[float, ...]
+
+    @classmethod
+    def from_probabilities(cls, row: npt.ArrayLike) -> Prediction:
+        """Build a prediction from one row of ten probabilities."""
+        values = tuple(float(p) for p in np.asarray(row, dtype=np.float64).ravel())
+        digit = max(range(len(values)), key=values.__getitem__)
+        return cls(digit=digit, confidence=values[digit], probabilities=values)
+
+    def top(self, k: int = 3) -> list[tuple[int, float]]:
+        """Return the ``k`` most likely digits with their probabilities, most likely first."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= NUM_CLASSES:
+            raise InvalidInputError(f"k must be an integer from 1 to {NUM_CLASSES}, got {k!r}")
+        ranked = sorted(enumerate(self.probabilities), key=lambda pair: (-pair[1], pair[0]))
+        return ranked[:k]

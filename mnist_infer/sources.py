@@ -1,0 +1,140 @@
+"""What the caller gave, named and brought to the model's view: the first stage of the pipeline.
+
+An input is an MNIST-format array (scored as it is) or an image source: a path, the bytes of an
+image file, or a PIL image (decoded by ``mnist_infer.images``, then framed by
+``mnist_infer.framing``). Every error raised here is an ``MnistInferError`` whose message starts
+with the input's name. This module never imports onnxruntime, so the CLI's decoding worker
+processes can use it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from mnist_infer.arrays import as_image
+from mnist_infer.errors import InvalidInputError, MnistInferError
+from mnist_infer.framing import frame_digit
+from mnist_infer.images import load_image, source_name
+
+__all__ = [
+    "IMAGE_SOURCE_TYPES",
+    "ImageInput",
+    "Source",
+    "describe_item",
+    "each_source",
+    "frame_source",
+    "preprocess",
+    "sources_of",
+    "with_name",
+]
+
+#: Anything that holds one image: an MNIST-format array, a PIL image, a path, or image-file bytes.
+ImageInput: TypeAlias = (
+    "np.ndarray | Image.Image | str | os.PathLike[str] | bytes | bytearray | memoryview"
+)
+#: The input types that are decoded as image files (everything but numpy arrays).
+IMAGE_SOURCE_TYPES = (Image.Image, str, os.PathLike, bytes, bytearray, memoryview)
+
+_E = TypeVar("_E", bound=MnistInferError)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input as the caller gave it, with the name its results and errors carry."""
+
+    item: Any
+    name: str
+
+    @property
+    def from_file(self) -> bool:
+        """Whether the input is an image to decode and frame (not an MNIST-format array)."""
+        return not isinstance(self.item, np.ndarray)
+
+
+def describe_item(item: object, index: int | None = None) -> str:
+    """Name an input for messages: its path, else its position in the batch and what it is."""
+    if isinstance(item, (str, os.PathLike)):
+        return source_name(item)
+    return source_name(item) if index is None else f"item {index} {source_name(item)}"
+
+
+def sources_of(x: object) -> tuple[list[Source], bool]:
+    """Name each input of ``x``: one input, or a list or tuple of them; and whether it was one.
+
+    Raises ``InvalidInputError`` for an empty list and for a type that holds no image (the
+    inputs' contents are only looked at by ``frame_source``).
+    """
+    if isinstance(x, (list, tuple)):
+        if not x:
+            raise InvalidInputError(f"empty batch: got an empty {type(x).__name__}")
+        return [Source(item, describe_item(item, index)) for index, item in enumerate(x)], False
+    return [Source(x, describe_item(x))], True
+
+
+def each_source(inputs: object) -> list[Source]:
+    """Name each input of an iterable of inputs, refusing a single input passed by mistake.
+
+    A string, bytes, a path or a PIL image is one input, not a sequence of them: iterating it
+    would classify its characters, so it is refused with a pointer to the right call.
+    """
+    if isinstance(inputs, IMAGE_SOURCE_TYPES):
+        raise InvalidInputError(
+            f"{describe_item(inputs)}: expected an iterable of inputs, got a single "
+            f"{type(inputs).__name__}; wrap it in a list, or call classify() for one input"
+        )
+    try:
+        items = list(inputs)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidInputError(
+            f"expected an iterable of inputs (a list of paths, bytes, PIL images or arrays), "
+            f"got {type(inputs).__name__}"
+        ) from None
+    return [Source(item, describe_item(item, index)) for index, item in enumerate(items)]
+
+
+def with_name(error: _E, name: str) -> _E:
+    """Return ``error`` with ``name`` at the start of its message (unchanged if already there)."""
+    message = str(error)
+    if message.startswith(name):
+        return error
+    renamed = type(error)(f"{name}: {message}")
+    renamed.__cause__ = error.__cause__
+    return renamed
+
+
+def frame_source(source: Source) -> npt.NDArray[np.float32]:
+    """Return the model's view of one input: (28, 28) float32 in [0, 1], MNIST framing.
+
+    Arrays must already be in MNIST format (they pass through, scaled to [0, 1]); image sources
+    are decoded by ``load_image`` and framed by ``frame_digit``.
+    """
+    item, name = source.item, source.name
+    if isinstance(item, np.ndarray):
+        return as_image(item, name=name)
+    if not isinstance(item, IMAGE_SOURCE_TYPES):
+        raise InvalidInputError(
+            f"{name}: cannot classify a {type(item).__name__}; expected a numpy array, "
+            "a PIL image, a path or the bytes of an image file"
+        )
+    image = load_image(item, name=name)
+    try:
+        framed: npt.NDArray[np.float32] = frame_digit(image)
+    except MnistInferError as error:
+        raise with_name(error, name) from error.__cause__
+    return framed
+
+
+def preprocess(x: ImageInput) -> npt.NDArray[np.float32]:
+    """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
+
+    MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
+    (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
+    ``mnist_infer.load_image`` and framed by ``mnist_infer.framing.frame_digit``.
+    """
+    return frame_source(Source(x, describe_item(x)))
