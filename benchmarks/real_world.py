@@ -111,11 +111,11 @@ def markdown_table(payload: dict[str, Any]) -> str:
         "| variation | files | arrays, same digits | gap (points) | ECE files | refused |",
         "|---|---|---|---|---|---|",
     ]
-    rows = [(f"`{name}`" + (" *" if v["must_show"] else ""), v) for name, v in
+    rows = [(f"`{name}`" + (" *" if v["as_written"] else ""), v) for name, v in
             payload["variations"].items()]  # fmt: skip
     rows.append(("**overall**", payload["overall"]))
-    if payload.get("must_show"):
-        rows.append(("**must-show set** (*)", payload["must_show"]))
+    if payload.get("as_written"):
+        rows.append(("**as-written set** (*)", payload["as_written"]))
     for title, v in rows:
         arrays = v["arrays"]["accuracy"]
         lines.append(
@@ -266,21 +266,21 @@ def main(
         by_variation[name].append(outcome)
 
     # Each row: (title, files score, arrays score on the same digits).
-    rows = [(v.name + (" *" if v.must_show else ""), score_outcomes(by_variation[v.name]),
+    rows = [(v.name + (" *" if v.as_written else ""), score_outcomes(by_variation[v.name]),
              arrays_of([v.name])) for v in variations]  # fmt: skip
     overall = (
         "overall",
         score_outcomes([o for outcomes in by_variation.values() for o in outcomes]),
         arrays_of([v.name for v in variations]),
     )
-    must = [v.name for v in variations if v.must_show]
-    must_show = (
+    written = [v.name for v in variations if v.as_written]
+    as_written = (
         (
-            "must-show (*)",
-            score_outcomes([o for n in must for o in by_variation[n]]),
-            arrays_of(must),
+            "as written (*)",
+            score_outcomes([o for n in written for o in by_variation[n]]),
+            arrays_of(written),
         )
-        if must
+        if written
         else None
     )
     distinct = len(np.unique(np.concatenate([dealt[numbers[v.name]] for v in variations])))
@@ -295,7 +295,7 @@ def main(
     for column in ("variation", "n", "files acc", "arrays acc", "gap (pt)", "ECE files", "errors"):
         table.add_column(column, justify="left" if column == "variation" else "right")
     for index, (title, files, arrays) in enumerate(
-        [*rows, overall, *([must_show] if must_show else [])]
+        [*rows, overall, *([as_written] if as_written else [])]
     ):
         if index == len(rows):
             table.add_section()
@@ -335,15 +335,15 @@ def main(
         },
         "arrays_whole_split": asdict(array_full),
         "overall": {**asdict(overall[1]), "arrays": asdict(overall[2])},
-        "must_show": {**asdict(must_show[1]), "arrays": asdict(must_show[2])}
-        if must_show
+        "as_written": {**asdict(as_written[1]), "arrays": asdict(as_written[2])}
+        if as_written
         else None,
         "variations": {
             v.name: {
                 **asdict(files),
                 "arrays": asdict(arrays),
                 "description": v.description,
-                "must_show": v.must_show,
+                "as_written": v.as_written,
             }
             for v, (_, files, arrays) in zip(variations, rows, strict=True)
         },

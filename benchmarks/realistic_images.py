@@ -8,7 +8,9 @@ size, aspect and position set by the variation; then paper, ink colour, lighting
 and file format are applied. Everything is driven by a seeded ``numpy`` generator per image, so
 a (seed, variation, index) triple always gives the same bytes.
 
-Used by ``benchmarks/real_world.py`` (accuracy per variation) and ``docs/make_figures.py``.
+Used by ``benchmarks/real_world.py`` (accuracy per variation) and by ``scripts/make_figures.py``
+and ``scripts/make_examples.py`` (docs assets). numpy and Pillow only: the suite shares no code
+with the training augmentation it judges.
 """
 
 from __future__ import annotations
@@ -21,12 +23,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 from PIL import Image
 
-from train.strokes import skeleton
-
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 Rng = np.random.Generator
 
 #: Level at which the upsampled MNIST digit is cut into a pen shape (MNIST ink is 0-1).
@@ -62,8 +62,9 @@ class Variation:
     name: str
     description: str
     render: Callable[[npt.NDArray[np.uint8], Rng], Rendered]
-    #: Part of issue 4's must-show set (dark-on-light PNG/JPEG at various sizes, RGBA canvas).
-    must_show: bool = False
+    #: One of the files a digit is most often written to as it is: dark-on-light PNG and JPEG at
+    #: various sizes, and the RGBA canvas of a drawing app (the "as written" rows).
+    as_written: bool = False
 
 
 # --- the digit as a pen shape ---------------------------------------------------------------
@@ -100,10 +101,32 @@ def pen_shape(
     if stroke_width is not None:
         radius = max(0.5, stroke_width * height / 2.0)
         pad = int(np.ceil(radius)) + 2
-        mask = torch.from_numpy(np.pad(ink, pad) > 0.5)[None]
-        centre_lines = skeleton(mask)[0].numpy()  # the thinning training uses, on one image
-        ink = _round_pen(centre_lines, radius)
+        ink = _round_pen(skeleton(np.pad(ink, pad) > 0.5), radius)
     return _tight(ink)
+
+
+def skeleton(mask: BoolArray) -> BoolArray:
+    """Thin a binary shape to one-pixel centre lines (Zhang-Suen), as a pen's path."""
+    image = mask.copy()
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = np.pad(image, 1)
+            # Neighbours P2..P9, clockwise from north.
+            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
+                 p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]  # fmt: skip
+            count = sum(x.astype(np.int8) for x in n)
+            transitions = sum((~n[i] & n[(i + 1) % 8]).astype(np.int8) for i in range(8))
+            if step == 0:
+                side = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
+            else:
+                side = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
+            remove = image & (count >= 2) & (count <= 6) & (transitions == 1) & side
+            if remove.any():
+                image &= ~remove
+                changed = True
+        if not changed:
+            return image
 
 
 def stroke_width_of(ink: FloatArray) -> float:
@@ -345,8 +368,8 @@ def render_transparent_dark(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
 def render_transparent_ink(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
     """RGBA canvas: the digit's own strokes in dark ink, alpha = ink, background alpha 0.
 
-    The MNIST digit itself written as a transparent PNG (issue 4's must-show set); the
-    ``transparent_*`` variations re-trace it with a brush of another width instead.
+    The MNIST digit itself written as a transparent PNG; the other ``transparent_*`` variations
+    re-trace it with a brush of another width instead.
     """
     side = int(rng.integers(200, 400))
     ink = pen_shape(digit, rng.uniform(0.4, 0.85) * side)
@@ -466,9 +489,9 @@ def render_exif_rotated(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
 
 VARIATIONS: tuple[Variation, ...] = (
     Variation("scan_png", "dark ink on light paper, PNG, various sizes and positions",
-              render_scan_png, must_show=True),
+              render_scan_png, as_written=True),
     Variation("scan_jpeg", "dark ink on light paper, JPEG q60-95, various sizes and positions",
-              render_scan_jpeg, must_show=True),
+              render_scan_jpeg, as_written=True),
     Variation("transparent_dark", "RGBA canvas, dark brush strokes, transparent background",
               render_transparent_dark),
     Variation("transparent_white", "RGBA canvas, white strokes, transparent background",
@@ -494,7 +517,7 @@ VARIATIONS: tuple[Variation, ...] = (
               render_exif_rotated),
     # Appended, so the variations above keep their seeds (variation_rng uses the index).
     Variation("transparent_ink", "RGBA canvas, the digit's own strokes, transparent background",
-              render_transparent_ink, must_show=True),
+              render_transparent_ink, as_written=True),
 )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.arrays import is_single_image_shape, normalise_rows, validate_batch
+from mnist_infer.arrays import is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import NUM_CLASSES, NUM_PIXELS
 from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError
 from mnist_infer.results import Prediction
@@ -120,13 +120,14 @@ class Classifier:
         one image instead of an iterable of them is a programming error, and raises.)
         """
         sources = each_source(inputs)
+        from_files = [source.from_file for source in sources]
         framed = [_frame_or_error(source) for source in sources]
         good = [index for index, item in enumerate(framed) if isinstance(item, np.ndarray)]
         digits = [item for item in framed if isinstance(item, np.ndarray)]
         scored: dict[int, Prediction | MnistInferError] = {}
         if good:
             rows = np.stack(digits).reshape(len(good), NUM_PIXELS)
-            from_file = np.array([sources[index].from_file for index in good], dtype=np.bool_)
+            from_file = np.array([from_files[index] for index in good], dtype=np.bool_)
             names = [sources[index].name for index in good]
             scored = dict(zip(good, self._outcomes(rows, from_file, names), strict=True))
         return [
@@ -144,7 +145,7 @@ class Classifier:
         one-pixel placements unless the classifier was made with ``shift_views=False``.
         ``names`` (default "item i") name the digits in errors.
         """
-        rows = validate_batch(images)
+        rows = to_pixels(images)
         labels = list(names) if names is not None else [f"item {i}" for i in range(len(rows))]
         if len(labels) != len(rows):
             raise InvalidInputError(f"{len(labels)} names for {len(rows)} images")
@@ -155,7 +156,7 @@ class Classifier:
 
         As ``classify_framed``, but the raw probabilities, and no check of the model's output.
         """
-        rows = validate_batch(images)
+        rows = to_pixels(images)
         return self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
 
     # --- the pipeline ---------------------------------------------------------------------
@@ -164,9 +165,8 @@ class Classifier:
         """Probabilities for each input of ``x`` (raising on any bad one), and whether x was one."""
         rows, single, from_file, names = self._framed(x)
         probabilities = self._probabilities(rows, from_file)
-        bad = ~np.isfinite(probabilities).all(axis=1)
-        if bad.any():
-            index = int(np.flatnonzero(bad)[0])
+        if not np.isfinite(probabilities.sum()):  # NaN and infinity reach the sum: one pass
+            index = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
             raise _not_a_distribution(names(index), probabilities[index])
         return probabilities, single
 
@@ -182,10 +182,10 @@ class Classifier:
             rows = validate_batch(x)  # named "array" in errors
             return rows, is_single_image_shape(x.shape), None, lambda i: f"array row {i}"
         sources, single = sources_of(x)
+        from_file = np.array([source.from_file for source in sources], dtype=np.bool_)
         rows = np.empty((len(sources), NUM_PIXELS), dtype=np.float32)
         for index, source in enumerate(sources):
             rows[index] = frame_source(source).ravel()
-        from_file = np.array([source.from_file for source in sources], dtype=np.bool_)
         return rows, single, from_file, lambda i: sources[i].name
 
     def _outcomes(
@@ -206,8 +206,9 @@ class Classifier:
         out = np.empty((len(rows), NUM_CLASSES), dtype=np.float32)
         if not from_file.all():
             out[~from_file] = self._session.probabilities(rows[~from_file])
-        pixels = normalise_rows(rows[from_file], None)
-        out[from_file] = combine_views(self._session.probabilities(shifted_views(pixels)))
+        # Rows framed from files are float32 in [0, 1] already (framing, or to_pixels).
+        framed = shifted_views(rows[from_file])
+        out[from_file] = combine_views(self._session.probabilities(framed))
         return out
 
 

@@ -27,8 +27,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_infer.errors import InvalidImageError, InvalidInputError
+from mnist_infer.naming import source_name
 
-__all__ = ["FORMATS", "MAX_PIXELS", "ImageSource", "load_image", "source_name"]
+__all__ = ["FORMATS", "MAX_PIXELS", "ImageSource", "load_image"]
 
 #: Largest image accepted, in pixels (40 megapixels: bigger than any phone photo, far below what
 #: would exhaust memory). Larger files are refused as possible decompression bombs.
@@ -44,20 +45,6 @@ ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryvie
 _GREY_MODES: Final = frozenset({"L", "LA"})
 # Pillow's global warning filters are process-wide; serialise our brief change of them.
 _WARNINGS_LOCK: Final = threading.Lock()
-
-
-def source_name(source: object) -> str:
-    """Name ``source`` for messages: its path, or a short description of the bytes or image."""
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        return path if isinstance(path, str) else repr(path)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"<{len(source)} bytes>"
-    if isinstance(source, Image.Image):
-        return f"<PIL image {source.mode} {source.width}x{source.height}>"
-    if isinstance(source, np.ndarray):
-        return f"<array {source.shape} {source.dtype}>"
-    return f"<{type(source).__name__}>"
 
 
 def load_image(source: ImageSource, *, name: str | None = None) -> Image.Image:

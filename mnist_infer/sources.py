@@ -20,13 +20,13 @@ from PIL import Image
 from mnist_infer.arrays import as_image
 from mnist_infer.errors import InvalidInputError, MnistInferError
 from mnist_infer.framing import frame_digit
-from mnist_infer.images import load_image, source_name
+from mnist_infer.images import load_image
+from mnist_infer.naming import describe_item
 
 __all__ = [
     "IMAGE_SOURCE_TYPES",
     "ImageInput",
     "Source",
-    "describe_item",
     "each_source",
     "frame_source",
     "preprocess",
@@ -55,13 +55,6 @@ class Source:
     def from_file(self) -> bool:
         """Whether the input is an image to decode and frame (not an MNIST-format array)."""
         return not isinstance(self.item, np.ndarray)
-
-
-def describe_item(item: object, index: int | None = None) -> str:
-    """Name an input for messages: its path, else its position in the batch and what it is."""
-    if isinstance(item, (str, os.PathLike)):
-        return source_name(item)
-    return source_name(item) if index is None else f"item {index} {source_name(item)}"
 
 
 def sources_of(x: object) -> tuple[list[Source], bool]:
@@ -130,11 +123,12 @@ def frame_source(source: Source) -> npt.NDArray[np.float32]:
     return framed
 
 
-def preprocess(x: ImageInput) -> npt.NDArray[np.float32]:
+def preprocess(x: ImageInput, *, name: str | None = None) -> npt.NDArray[np.float32]:
     """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
     (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
-    ``mnist_infer.load_image`` and framed by ``mnist_infer.framing.frame_digit``.
+    ``mnist_infer.load_image`` and framed by ``mnist_infer.framing.frame_digit``. Errors start
+    with ``name`` (default: the path, or a description of the input).
     """
-    return frame_source(Source(x, describe_item(x)))
+    return frame_source(Source(x, name if name is not None else describe_item(x)))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fresh clone -> full test run: make .venv with the train and dev extras, then lint, type-check,
-# and run pytest (unit, CLI, training, export and wheel tests).
+# check the import layers, build the docs, and run pytest (unit, CLI, training, export and wheel
+# tests). Arguments go to pytest: `bash scripts/test.sh -m "not slow"` is the fast loop.
 # MNIST: set MNIST_DATA_DIR; defaults to ../shared/data/mnist when that exists. Tests that need
 # MNIST are skipped without it (and fail instead when CI=true or MNIST_REQUIRE_DATA=1).
 set -euo pipefail
@@ -20,5 +21,7 @@ fi
 echo "== ruff check" && "$VENV/bin/ruff" check .
 echo "== ruff format --check" && "$VENV/bin/ruff" format --check .
 echo "== mypy" && "$VENV/bin/mypy"
+echo "== lint-imports" && "$VENV/bin/lint-imports" --no-cache
+echo "== mkdocs build --strict" && NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet
 echo "== pytest (MNIST_DATA_DIR=${MNIST_DATA_DIR:-unset})"
 "$VENV/bin/python" -m pytest "$@"

@@ -112,12 +112,12 @@ def prepare_entry(entry: Entry) -> Framed:
     """
     if entry.error is not None:
         return entry.error
+    from mnist_infer import preprocess
     from mnist_infer.errors import MnistInferError
-    from mnist_infer.sources import Source, frame_source
 
     source = entry.path if entry.path is not None else (entry.data or b"")
     try:
-        return frame_source(Source(source, entry.label))
+        return preprocess(source, name=entry.label)
     except MnistInferError as error:
         return str(error)
     except MemoryError:

@@ -46,15 +46,15 @@ def test_pen_shape_sets_the_stroke_width() -> None:
 
 
 @pytest.mark.mnist
-def test_must_show_files_are_classified_like_the_arrays(mnist_dir: Path, tmp_path: Path) -> None:
-    """Issue 4's must-show set, small: test digits as files through `mnist-infer predict --json`."""
+def test_as_written_files_are_classified_like_the_arrays(mnist_dir: Path, tmp_path: Path) -> None:
+    """The as-written rows, small: test digits as files through `mnist-infer predict --json`."""
     from train.data import load_mnist
 
     data = load_mnist(mnist_dir)
     images, labels = data.test_images[:30], data.test_labels[:30]
     paths, truth = [], {}
     for index, variation in enumerate(VARIATIONS):
-        if not variation.must_show:
+        if not variation.as_written:
             continue
         for item, (digit, label) in enumerate(zip(images, labels, strict=True)):
             rendered = variation.render(digit, variation_rng(0, index, item))

@@ -1,6 +1,6 @@
 """Draw the pictures in docs/images/ for docs/preprocessing.md and docs/realistic.md.
 
-    python benchmarks/make_figures.py
+    python scripts/make_figures.py
 
 Uses MNIST **test** digits rendered by ``realistic_images.py``, ``frame_digit``'s trace of its
 intermediate stages, and the shipped model for the predictions printed under the pictures.
@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps
-from realistic_images import VARIATIONS, render_phone_photo, variation_rng
 
+from benchmarks.realistic_images import VARIATIONS, render_phone_photo, variation_rng
 from mnist_infer import Classifier
-from mnist_infer.images import load_image
 from mnist_infer.framing import frame_digit
+from mnist_infer.images import load_image
 from train.data import load_mnist
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"

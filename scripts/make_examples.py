@@ -1,6 +1,6 @@
 """Write the example images in ``examples/``: MNIST test digits rendered as real-looking files.
 
-    python benchmarks/make_examples.py            # rewrites examples/*.png|jpg
+    python scripts/make_examples.py            # rewrites examples/*.png|jpg
 
 Each example is one variation of ``realistic_images.py`` applied to an MNIST **test** digit of
 the named class. The digit is the first one (in test-set order, from a fixed offset) that the
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
-from realistic_images import (
+
+from benchmarks.realistic_images import (
     Rendered,
     Rng,
     render_binarized,
@@ -32,7 +33,6 @@ from realistic_images import (
     render_transparent_dark,
     render_transparent_white,
 )
-
 from mnist_infer import Classifier
 from train.data import load_mnist
 

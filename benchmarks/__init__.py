@@ -1,0 +1,1 @@
+"""Benchmarks: each script measures one claim and prints ratios from one run."""

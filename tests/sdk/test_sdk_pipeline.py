@@ -1,0 +1,69 @@
+"""One image's way through the SDK is a line: each stage is entered once, in order.
+
+A profiler hook records every call into a module of ``mnist_infer`` while one file is
+classified; base modules (contract, errors, naming, image ops, model files) are helpers any stage
+may use and are left out. What remains must read as the line of stages the docs describe.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from mnist_infer import Classifier
+
+BASE = {
+    "mnist_infer.contract",
+    "mnist_infer.errors",
+    "mnist_infer.naming",
+    "mnist_infer.imageops",
+    "mnist_infer._cores",
+    "mnist_infer._model_files",
+    "mnist_infer._onnxruntime",
+}
+
+
+def stages_entered(call: Any) -> list[str]:
+    """The modules of mnist_infer that ``call()`` enters, in order, consecutive repeats merged."""
+    calls: list[str] = []
+
+    def record(frame: FrameType, event: str, _arg: object) -> None:
+        if event != "call":
+            return
+        module = frame.f_globals.get("__name__", "")
+        caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back else ""
+        if module.startswith("mnist_infer") and module != caller and module not in BASE:
+            calls.append(module.removeprefix("mnist_infer."))
+
+    sys.setprofile(record)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return [module for i, module in enumerate(calls) if i == 0 or calls[i - 1] != module]
+
+
+def test_an_image_file_goes_through_the_stages_in_order(
+    classifier: Classifier, digit_file: Path
+) -> None:
+    path = stages_entered(lambda: classifier.predict(digit_file))
+    # The nine placements are made before the model and combined after it: views twice.
+    assert path == [
+        "classifier",
+        "sources",
+        "images",
+        "framing",
+        "views",
+        "session",
+        "arrays",
+        "views",
+    ], path
+
+
+def test_an_mnist_array_skips_decoding_and_framing(classifier: Classifier) -> None:
+    path = stages_entered(lambda: classifier.predict(np.zeros((28, 28), np.uint8)))
+    assert path == ["classifier", "arrays", "session", "arrays"], path
