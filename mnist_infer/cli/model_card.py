@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mnist_infer.cli.console import CommandError, error_line, flush_output, write_line
+from mnist_infer.cli.console import CommandError, error_line, flush_output, printable, write_line
 from mnist_infer.cli.predicting import load_classifier
 
 __all__ = ["run_info"]
@@ -21,8 +21,10 @@ def run_info(
         if json_output:
             write_line(json.dumps(details, indent=2))
         else:
-            for key, value in _rows(details):
-                write_line(f"{key:<22}{value}")
+            rows = _rows(details)
+            width = max(len(key) for key, _ in rows) + 2
+            for key, value in rows:
+                write_line(f"{key:<{width}}{printable(value)}")
         flush_output()
     except CommandError as error:
         error_line(str(error))
