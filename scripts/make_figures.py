@@ -49,9 +49,19 @@ def _show(axis: Any, picture: Image.Image | npt.NDArray[Any], title: str) -> Non
 
 
 def _predict(classifier: Classifier, pixels: npt.NDArray[np.float32]) -> tuple[int, float]:
-    """(digit, confidence) for one 28x28 image."""
+    """(digit, confidence) for one 28x28 image, scored once as an array."""
     row = classifier.predict_proba(pixels[None])[0]
     return int(row.argmax()), float(row.max())
+
+
+def _read(classifier: Classifier, data: bytes) -> tuple[int, float]:
+    """(digit, confidence) for one file, as the CLI reads it (nine placements)."""
+    prediction = classifier.classify(data)
+    return prediction.digit, prediction.confidence
+
+
+def _verdict(seen: int, truth: int, confidence: float) -> str:
+    return f"{seen} ({confidence:.0%})" + ("" if seen == truth else f" WRONG, is {truth}")
 
 
 def _viewable(data: bytes) -> Image.Image:
@@ -70,29 +80,37 @@ def pipeline_figure(digit: npt.NDArray[np.uint8], classifier: Classifier) -> Non
     """One phone photo through every stage of frame_digit."""
     data = render_phone_photo(digit, np.random.default_rng(7)).to_bytes()
     stages: dict[str, npt.NDArray[np.float32]] = {}
-    framed = frame_digit(load_image(data), trace=stages.__setitem__)
-    digit_seen, confidence = _predict(classifier, framed)
+    frame_digit(load_image(data), trace=stages.__setitem__)
+    digit_seen, confidence = _read(classifier, data)
     figure, axes = plt.subplots(1, len(STAGE_TITLES) + 1, figsize=(17, 3.3))
     _show(axes[0], _viewable(data), "phone photo (JPEG)")
     for axis, (name, title) in zip(axes[1:], STAGE_TITLES.items(), strict=True):
         _show(axis, stages[name], title)
-    axes[-1].set_xlabel(f"model: {digit_seen} ({confidence:.1%})", fontsize=9)
+    axes[-1].set_xlabel(f"model (nine placements): {digit_seen} ({confidence:.1%})", fontsize=9)
     figure.tight_layout()
     figure.savefig(OUT / "pipeline_stages.png", dpi=80)
     plt.close(figure)
 
 
-def variations_figure(images: npt.NDArray[np.uint8], classifier: Classifier) -> None:
-    """One rendered file per variation (top) and what the model sees (bottom)."""
-    columns = len(VARIATIONS)
-    figure, axes = plt.subplots(2, columns, figsize=(1.25 * columns, 3.2))
+def variations_figure(
+    images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8], classifier: Classifier
+) -> None:
+    """Every variation: the rendered file, what the model sees, and the CLI's answer."""
+    columns = 5
+    rows = -(-len(VARIATIONS) // columns)
+    figure, axes = plt.subplots(2 * rows, columns, figsize=(2.3 * columns, 4.6 * rows))
+    for axis in axes.ravel():
+        axis.set_axis_off()
     for index, variation in enumerate(VARIATIONS):
-        digit = images[index]
-        data = variation.render(digit, variation_rng(0, index, 0)).to_bytes()
-        framed = frame_digit(load_image(data))
-        seen, confidence = _predict(classifier, framed)
-        _show(axes[0, index], _viewable(data), variation.name.replace("_", "\n", 1))
-        _show(axes[1, index], framed, f"-> {seen} ({confidence:.0%})")
+        top, column = 2 * (index // columns), index % columns
+        data = variation.render(images[index], variation_rng(0, index, 0)).to_bytes()
+        seen, confidence = _read(classifier, data)
+        _show(axes[top, column], _viewable(data), variation.name)
+        _show(
+            axes[top + 1, column],
+            frame_digit(load_image(data)),
+            _verdict(seen, int(labels[index]), confidence),
+        )
     figure.tight_layout()
     figure.savefig(OUT / "variations.png", dpi=80)
     plt.close(figure)
@@ -110,12 +128,16 @@ def naive_figure(
         data = variation.render(images[item], variation_rng(0, names.index(name), item)).to_bytes()
         grey = np.asarray(load_image(data).convert("L").resize((28, 28), Image.Resampling.BOX))
         naive = grey.astype(np.float32) / 255.0
-        naive_digit, _ = _predict(classifier, naive)
-        framed = frame_digit(load_image(data))
-        framed_digit, _ = _predict(classifier, framed)
-        _show(axes[0, column], _viewable(data), f"{name} (a {labels[item]})")
-        _show(axes[1, column], naive, f"resized: {naive_digit}")
-        _show(axes[2, column], framed, f"MNIST framing: {framed_digit}")
+        truth = int(labels[item])
+        naive_digit, naive_confidence = _predict(classifier, naive)
+        framed_digit, framed_confidence = _read(classifier, data)
+        _show(axes[0, column], _viewable(data), f"{name} (a {truth})")
+        _show(axes[1, column], naive, "resized: " + _verdict(naive_digit, truth, naive_confidence))
+        _show(
+            axes[2, column],
+            frame_digit(load_image(data)),
+            "framed: " + _verdict(framed_digit, truth, framed_confidence),
+        )
     figure.tight_layout()
     figure.savefig(OUT / "naive_vs_framed.png", dpi=80)
     plt.close(figure)
@@ -129,7 +151,7 @@ def main() -> None:
     # Test digits in test-set order from a fixed offset: not picked for looking good.
     images = data.test_images[2000:2100]
     pipeline_figure(data.test_images[2003], classifier)
-    variations_figure(images, classifier)
+    variations_figure(images, data.test_labels[2000:2100], classifier)
     naive_figure(images[40:], data.test_labels[2040:2100], classifier)
     print(f"figures written to {OUT}")
 
