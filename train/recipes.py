@@ -32,9 +32,6 @@ class AugmentConfig:
     stroke_probability: float = 0.5  # share of distorted digits whose strokes get thinner/heavier
     stroke_max: float = 1.5  # heaviest dilation in pixels (up to 2), blended fractionally
     thin_max: float = 0.6  # strongest erosion in pixels (up to 1): fine pens, faint scans
-    pen_probability: float = 0.0  # share of distorted digits re-drawn along their centre lines
-    pen_radius_min: float = 0.6  # round pen radius in pixels at 28x28 (MNIST strokes: about 1.2)
-    pen_radius_max: float = 2.4
     blur_probability: float = 0.15
     blur_sigma: float = 0.9
     binarize_probability: float = 0.1  # hard 0/1 pixels (old scanners, bitmaps)

@@ -85,15 +85,11 @@ def train(
         images_to_tensor(data.val_images),
         torch.from_numpy(data.val_labels.astype(np.int64)),
     )
-    augment, centre_lines = None, None
+    augment = None
     if config.augment is not None:
         from train.augment import Augmenter  # only augmented recipes pay for building it
 
         augment = Augmenter(config.augment, generator)
-        if config.augment.pen_probability > 0:
-            from train.strokes import centre_line_distances
-
-            centre_lines = centre_line_distances(train_pixels)
 
     model = MLP(config.hidden_units, config.dropout)
     optimizer = torch.optim.AdamW(
@@ -114,18 +110,7 @@ def train(
         order = torch.randperm(len(train_pixels), generator=generator)
         epoch_pixels, epoch_labels = train_pixels[order], train_labels[order]
         if augment is not None:  # in large chunks: far less per-call overhead than per batch
-            chunks = torch.split(epoch_pixels, AUGMENT_CHUNK)
-            lines = (
-                torch.split(centre_lines[order], AUGMENT_CHUNK)
-                if centre_lines is not None
-                else [None] * len(chunks)
-            )
-            epoch_pixels = torch.cat(
-                [
-                    augment(chunk, chunk_lines)
-                    for chunk, chunk_lines in zip(chunks, lines, strict=True)
-                ]
-            )
+            epoch_pixels = torch.cat([augment(c) for c in torch.split(epoch_pixels, AUGMENT_CHUNK)])
         loss_sum = 0.0
         for start in range(0, len(order), config.batch_size):
             pixels = epoch_pixels[start : start + config.batch_size]

@@ -40,6 +40,7 @@ def export(run: TrainResult, mnist: MnistData, out: Path, min_accuracy: float) -
     )
 
 
+@pytest.mark.slow
 def test_short_training_on_a_subset_clears_a_floor(
     tiny_run: TrainResult, tiny_config: TrainConfig
 ) -> None:
@@ -49,6 +50,7 @@ def test_short_training_on_a_subset_clears_a_floor(
     assert 0.3 < tiny_run.temperature < 3.0
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_weights(
     mnist_subset: MnistData, tiny_config: TrainConfig
 ) -> None:
@@ -66,6 +68,7 @@ def test_same_seed_gives_the_same_weights(
     assert not torch.equal(first.model.hidden.weight, other.model.hidden.weight)
 
 
+@pytest.mark.slow
 def test_export_round_trip_agrees_with_torch(
     tiny_run: TrainResult, mnist: MnistData, tmp_path: Path
 ) -> None:
@@ -110,6 +113,7 @@ def test_export_round_trip_agrees_with_torch(
     assert report.argmax_mismatches == 0
 
 
+@pytest.mark.slow
 def test_gate_refuses_a_weak_model_and_writes_nothing(
     tiny_run: TrainResult, tiny_config: TrainConfig, mnist: MnistData, tmp_path: Path
 ) -> None:
@@ -127,6 +131,7 @@ def test_gate_refuses_a_weak_model_and_writes_nothing(
     ]  # no checksum, no temp file
 
 
+@pytest.mark.slow
 def test_cli_fit_evaluate_export(mnist_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     run_dir, out = tmp_path / "run", tmp_path / "model.onnx"
