@@ -41,6 +41,20 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
+class NotDigitConfig:
+    """Outlier exposure: synthetic non-digits (``train.non_digits``) with a uniform target.
+
+    Every batch of ``batch_size`` digits gets ``share`` x as many non-digits, distorted like the
+    digits; their loss is the cross-entropy to the uniform distribution, weighted by ``weight``.
+    """
+
+    count: int = 20_000  # distinct non-digits drawn once per run (from the run's seed)
+    share: float = 0.25
+    weight: float = 0.5
+    glyph_share: float = 0.55  # letters and symbols; the rest are pen marks
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """One training run: model size, optimiser, schedule, augmentation, seed."""
 
@@ -55,6 +69,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     augment: AugmentConfig | None = None
+    not_digits: NotDigitConfig | None = None
     threads: int = 2  # torch intra-op threads; fixed so a seed reproduces its numbers
     notes: str = field(default="", compare=False)
 
@@ -71,7 +86,12 @@ class TrainConfig:
         """Rebuild a config saved by ``to_dict``."""
         values = dict(values)
         augment = values.pop("augment", None)
-        return cls(**values, augment=AugmentConfig(**augment) if augment is not None else None)
+        not_digits = values.pop("not_digits", None)
+        return cls(
+            **values,
+            augment=AugmentConfig(**augment) if augment is not None else None,
+            not_digits=NotDigitConfig(**not_digits) if not_digits is not None else None,
+        )
 
 
 QUICK = TrainConfig(
@@ -89,8 +109,9 @@ BEST = TrainConfig(
     learning_rate=2e-3,
     weight_decay=5e-4,
     augment=AugmentConfig(),
+    not_digits=NotDigitConfig(),
     threads=1,  # one thread: the same numbers on any machine, and the other core stays free
-    notes="The shipped model: long training with real-world distortions.",
+    notes="The shipped model: long training with real-world distortions and non-digits.",
 )
 
 RECIPES: dict[str, TrainConfig] = {config.recipe: config for config in (QUICK, BEST)}
