@@ -36,11 +36,12 @@ def main(
     ] = None,
     keep: Annotated[Path | None, typer.Option(help="write the files here")] = None,
     report: Annotated[Path, typer.Option(help="JSON report")] = Path("runs/not_digits.json"),
+    model: Annotated[Path | None, typer.Option(help="ONNX model [default: shipped]")] = None,
 ) -> None:
     """Render the held-out non-digits, classify them, print the rejected share per kind."""
     from mnist_infer import Classifier
 
-    classifier = Classifier()
+    classifier = Classifier(model)
     if threshold is None:
         stored = classifier.info.metadata.get(MetadataKey.NOT_DIGIT_THRESHOLD)
         if stored is None:

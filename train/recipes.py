@@ -50,7 +50,7 @@ class NotDigitConfig:
 
     count: int = 20_000  # distinct non-digits drawn once per run (from the run's seed)
     share: float = 0.25
-    weight: float = 0.5
+    weight: float = 0.15
     glyph_share: float = 0.55  # letters and symbols; the rest are pen marks
 
 
