@@ -89,7 +89,9 @@ def test_export_round_trip_agrees_with_torch(
 
     metadata = {prop.key: prop.value for prop in model.metadata_props}
     keys = [v for k, v in vars(MetadataKey).items() if not k.startswith("_")]
-    assert set(keys) - {MetadataKey.CONFIG, MetadataKey.DATASET_SHA256} <= set(metadata)
+    optional = {MetadataKey.CONFIG, MetadataKey.DATASET_SHA256, MetadataKey.NOT_DIGIT_THRESHOLD}
+    assert set(keys) - optional <= set(metadata)
+    assert MetadataKey.NOT_DIGIT_THRESHOLD not in metadata  # trained without non-digits
     assert metadata[MetadataKey.CONTRACT_VERSION] == str(contract.CONTRACT_VERSION)
     assert float(metadata[MetadataKey.TEST_ACCURACY]) == pytest.approx(
         report.test_accuracy, abs=1e-4
@@ -171,3 +173,34 @@ def test_cli_reports_missing_data_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["fit", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "missing MNIST file" in result.output
+
+
+@pytest.mark.slow
+def test_export_writes_the_threshold_chosen_on_validation(
+    mnist_subset: MnistData, mnist: MnistData, tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    from train.recipes import NotDigitConfig
+
+    config = dataclasses.replace(tiny_config, not_digits=NotDigitConfig(count=600))
+    run = train(config, mnist_subset)
+    out = tmp_path / contract.MODEL_FILENAME
+    report = export_model(
+        run.model,
+        temperature=run.temperature,
+        test_images=mnist.test_images,
+        test_labels=mnist.test_labels,
+        metadata={MetadataKey.RECIPE: "tiny"},
+        out_path=out,
+        min_accuracy=0.85,
+        val_images=mnist.val_images[:1000],
+        max_rejected=0.01,
+    )
+    assert report.threshold is not None
+    assert report.threshold.digits_rejected_arrays <= 0.01
+    assert report.threshold.digits_rejected_files <= 0.01
+    metadata = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert float(metadata[MetadataKey.NOT_DIGIT_THRESHOLD]) == pytest.approx(
+        report.threshold.value, abs=1e-4
+    )
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()  # the checksum covers the final bytes
+    assert out.with_name(out.name + ".sha256").read_text().startswith(digest)
