@@ -146,6 +146,13 @@ def export(
     min_accuracy: Annotated[
         float, typer.Option(help="Refuse to export below this MNIST test accuracy.")
     ] = 0.9791,
+    max_digit_rejection: Annotated[
+        float,
+        typer.Option(
+            help="For a run trained with non-digits: the 'not a digit' threshold rejects at most"
+            " this share of the validation digits (as arrays, and as image files)."
+        ),
+    ] = 0.002,
     data_dir: DataDirOption = None,
 ) -> None:
     """Export a run to ONNX only if it passes the gate: checker, onnxruntime == torch, accuracy."""
@@ -172,6 +179,8 @@ def export(
             metadata=metadata,
             out_path=out,
             min_accuracy=min_accuracy,
+            val_images=data.val_images if result.config.not_digits is not None else None,
+            max_rejected=max_digit_rejection if result.config.not_digits is not None else None,
         )
     except ExportRefusedError as error:
         error_console.print(f"[red]error:[/red] {error}")
@@ -182,6 +191,13 @@ def export(
         f" onnxruntime vs torch max |diff| {report.max_abs_diff:.2g} and identical digits on all"
         f" {report.images:,} test images"
     )
+    if report.threshold is not None:
+        t = report.threshold
+        console.print(
+            f"not_digit_threshold {t.value:.4f}: rejects {t.digits_rejected_arrays:.2%} of the"
+            f" validation digits as arrays, {t.digits_rejected_files:.2%} as image files"
+            f" (budget {t.max_rejected:.2%}), {t.non_digits_rejected:.2%} of validation non-digits"
+        )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Batched on-the-fly distortions with tensor ops: what real digits look like after preprocessing.
 
-One call distorts a whole batch [B, 784] at once (no per-sample Python): optionally a re-drawn
-constant-width pen stroke (``train.strokes``), random affine (rotation, slant, isotropic and
-anisotropic scale) with a smooth elastic field, stroke width (fractional dilation/erosion), blur,
-then ``reframe`` puts the digit back into the MNIST framing that the SDK produces (ink box fitted
-into 20x20 keeping its aspect ratio, centre of mass at (14, 14)), then a little jitter, hard
-binarization and noise. All randomness comes from one ``torch.Generator``, so a seed reproduces
-every batch.
+One call distorts a whole batch [B, 784] at once (no per-sample Python): random affine
+(rotation, slant, isotropic and anisotropic scale) with a smooth elastic field, stroke width
+(fractional dilation/erosion), blur, then ``reframe`` puts the digit back into the MNIST framing
+that the SDK produces (ink box fitted into 20x20 keeping its aspect ratio, centre of mass at
+(14, 14)), then a little jitter, hard binarization and noise. All randomness comes from one
+``torch.Generator``, so a seed reproduces every batch.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import torch.nn.functional as F  # noqa: N812 - the usual name
 
 from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
 from train.recipes import AugmentConfig
-from train.strokes import pen_strokes
 
 #: Canvas of the distortion step: larger than 28, so rotated or stretched digits keep their ink.
 CANVAS = 36
@@ -112,44 +110,21 @@ class Augmenter:
         """Draw ``size`` booleans that are True with ``probability``."""
         return torch.rand(size, generator=self.generator) < probability
 
-    def __call__(
-        self, pixels: torch.Tensor, centre_lines: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean.
-
-        ``centre_lines`` (uint8 [B, 56, 56] from ``train.strokes.centre_line_distances``, rows
-        matching ``pixels``) lets a ``pen_probability`` share of the digits be re-drawn by a pen.
-        """
+    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean."""
         chosen = self.chance(len(pixels), self.config.probability)
         if not bool(chosen.any()):
             return pixels
         out = pixels.clone()
         images = pixels[chosen].view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        lines = centre_lines[chosen] if centre_lines is not None else None
-        out[chosen] = self.distort(images, lines).flatten(1)
+        out[chosen] = self.distort(images).flatten(1)
         return out
 
-    def distort(
-        self, images: torch.Tensor, centre_lines: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def distort(self, images: torch.Tensor) -> torch.Tensor:
         """Distort [B, 1, 28, 28] images and reframe them; returns [B, 1, 28, 28]."""
         c = self.config
         batch = len(images)
-        penned = torch.zeros(batch, dtype=torch.bool)
-        if c.pen_probability > 0:
-            if centre_lines is None:
-                raise ValueError("pen_probability > 0 needs the digits' centre_lines")
-            penned = self.chance(batch, c.pen_probability)
-            if bool(penned.any()):
-                radius = self.uniform(int(penned.sum()), c.pen_radius_min, c.pen_radius_max)
-                images = images.clone()
-                images[penned] = pen_strokes(centre_lines[penned], radius)
-        images = self.warp(images)
-        if bool(penned.any()):  # a pen's width is already chosen: only MNIST's own strokes change
-            if bool((~penned).any()):  # (warp returned a fresh tensor: safe to write into)
-                images[~penned] = self.change_strokes(images[~penned])
-        else:
-            images = self.change_strokes(images)
+        images = self.change_strokes(self.warp(images))
         blurred = self.chance(batch, c.blur_probability)
         if bool(blurred.any()):
             strength = self.uniform(int(blurred.sum()), 0.3, 1.0).view(-1, 1, 1, 1)

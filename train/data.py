@@ -226,3 +226,72 @@ def load_mnist(data_dir: str | Path | None = None) -> MnistData:
         test_labels=arrays["t10k-labels-idx1-ubyte"].copy(),
         sha256=hashes,
     )
+
+
+# --- USPS: other writers, for validation only ---------------------------------------------------
+
+#: Environment variable naming the folder with USPS's ``zip.train.gz``.
+USPS_DIR_ENV: Final = "USPS_DATA_DIR"
+USPS_FILE: Final = "zip.train.gz"
+#: SHA-256 of the gzipped file as distributed with The Elements of Statistical Learning.
+USPS_SHA256: Final = "66ebf231ab51f2cf6ac1a892d0f98ccffee1079d7a5db638c1f11f366046ca16"
+USPS_COUNT: Final = 7_291
+USPS_SIDE: Final = 16
+
+
+@dataclass(frozen=True)
+class UspsData:
+    """USPS's training split in MNIST format: uint8 [7291, 28, 28] (0 background) and labels."""
+
+    images: UInt8Array
+    labels: UInt8Array
+    sha256: str
+
+
+def load_usps(data_dir: str | Path | None = None) -> UspsData:
+    """Load and verify USPS (``zip.train.gz``) and put every digit into MNIST's framing.
+
+    The folder is ``data_dir``, else ``$USPS_DATA_DIR``. USPS is a validation set of other
+    writers' digits: nothing in training may use it. Raises DataError for a missing, corrupt or
+    different file.
+    """
+    if data_dir is None:
+        data_dir = os.environ.get(USPS_DIR_ENV)
+    if data_dir is None:
+        raise DataError(f"USPS folder not given: pass a folder or set {USPS_DIR_ENV}")
+    path = Path(data_dir).expanduser() / USPS_FILE
+    try:
+        packed = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error})") from error
+    digest = hashlib.sha256(packed).hexdigest()
+    if digest != USPS_SHA256:
+        raise DataError(
+            f"{path}: SHA-256 mismatch: got {digest}, expected {USPS_SHA256}; the file is corrupt"
+            " or not the published USPS training split"
+        )
+    try:
+        text = gzip.decompress(packed).decode("ascii")
+    except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a readable gzip text file ({error})") from error
+    values = np.array(text.split(), dtype=np.float32).reshape(-1, 1 + USPS_SIDE * USPS_SIDE)
+    if len(values) != USPS_COUNT:
+        raise DataError(f"{path}: {len(values)} digits, expected {USPS_COUNT}")
+    ink = (values[:, 1:].reshape(-1, USPS_SIDE, USPS_SIDE) + 1.0) / 2.0  # -1..1 -> 0 paper, 1 ink
+    return UspsData(
+        images=frame_like_mnist(ink), labels=values[:, 0].astype(np.uint8), sha256=digest
+    )
+
+
+def frame_like_mnist(ink: npt.NDArray[np.float32]) -> UInt8Array:
+    """Put ink images [N, H, W] (0-1) into MNIST's framing as uint8 [N, 28, 28].
+
+    Each digit's ink box is fitted into 20x20 keeping its aspect ratio, its centre of mass at
+    pixel 14 (``train.augment.reframe``), as MNIST and the SDK's preprocessing frame digits.
+    """
+    import torch
+
+    from train.augment import reframe
+
+    framed = reframe(torch.from_numpy(np.ascontiguousarray(ink, dtype=np.float32))[:, None])
+    return (framed[:, 0].clamp(0, 1) * 255.0).round().to(torch.uint8).numpy()

@@ -29,6 +29,7 @@ from mnist_infer.contract import MetadataKey
 from mnist_infer.errors import MnistInferError
 from train.calibrate import expected_calibration_error
 from train.model import MLP
+from train.reject import Threshold, choose_threshold
 from train.trainer import images_to_tensor, predict_logits
 
 #: Default accuracy floor: what the classic 784-256-10 recipe is documented to reach.
@@ -55,6 +56,7 @@ class GateReport:
     min_accuracy: float
     path: Path
     sha256: str
+    threshold: Threshold | None = None
 
 
 def build_onnx(model: MLP, temperature: float, metadata: dict[str, str]) -> onnx.ModelProto:
@@ -163,12 +165,17 @@ def export_model(
     metadata: dict[str, str],
     out_path: Path,
     min_accuracy: float = DEFAULT_MIN_ACCURACY,
+    val_images: npt.NDArray[np.uint8] | None = None,
+    max_rejected: float | None = None,
 ) -> GateReport:
     """Export ``model`` to ``out_path`` (and its .sha256) only if it passes every check.
 
     ``metadata`` holds what only the caller knows (validation accuracy, recipe, config, data set
     hashes); this function adds the test figures, contract version, versions, commit and date.
-    Raises ExportRefusedError, leaving ``out_path`` untouched, when any check fails.
+    With ``val_images`` and ``max_rejected`` it also chooses the "not a digit" threshold on the
+    validation digits through the SDK (``train.reject``) and writes it as
+    ``not_digit_threshold``. Raises ExportRefusedError, leaving ``out_path`` untouched, when any
+    check fails.
     """
     pixels = images_to_tensor(test_images)
     labels = test_labels.astype(np.int64)
@@ -228,6 +235,12 @@ def export_model(
             raise ExportRefusedError(
                 f"export to {out_path} refused: " + "; ".join(failures) + ". Nothing was written."
             )
+        threshold = None
+        if val_images is not None and max_rejected is not None:
+            threshold = choose_threshold(temp_path, val_images, max_rejected=max_rejected)
+            props[MetadataKey.NOT_DIGIT_THRESHOLD] = f"{threshold.value:.4f}"
+            helper.set_model_props(onnx_model, props)
+            onnx.save_model(onnx_model, temp_path)
         digest = hashlib.sha256(temp_path.read_bytes()).hexdigest()
         temp_path.replace(out_path)
         write_atomically(
@@ -244,6 +257,7 @@ def export_model(
         min_accuracy=min_accuracy,
         path=out_path,
         sha256=digest,
+        threshold=threshold,
     )
 
 

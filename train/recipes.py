@@ -1,4 +1,4 @@
-"""Every hyper-parameter in one typed config, and the named recipes: ``quick`` and ``best``."""
+"""Every hyper-parameter in one typed config, and the named recipes: quick, best, reject."""
 
 from __future__ import annotations
 
@@ -32,15 +32,26 @@ class AugmentConfig:
     stroke_probability: float = 0.5  # share of distorted digits whose strokes get thinner/heavier
     stroke_max: float = 1.5  # heaviest dilation in pixels (up to 2), blended fractionally
     thin_max: float = 0.6  # strongest erosion in pixels (up to 1): fine pens, faint scans
-    pen_probability: float = 0.0  # share of distorted digits re-drawn along their centre lines
-    pen_radius_min: float = 0.6  # round pen radius in pixels at 28x28 (MNIST strokes: about 1.2)
-    pen_radius_max: float = 2.4
     blur_probability: float = 0.15
     blur_sigma: float = 0.9
     binarize_probability: float = 0.1  # hard 0/1 pixels (old scanners, bitmaps)
     noise_probability: float = 0.2
     noise_std: float = 0.05
     reframe: bool = True
+
+
+@dataclass(frozen=True)
+class NotDigitConfig:
+    """Outlier exposure: synthetic non-digits (``train.non_digits``) with a uniform target.
+
+    Every batch of ``batch_size`` digits gets ``share`` x as many non-digits, distorted like the
+    digits; their loss is the cross-entropy to the uniform distribution, weighted by ``weight``.
+    """
+
+    count: int = 20_000  # distinct non-digits drawn once per run (from the run's seed)
+    share: float = 0.25
+    weight: float = 0.15
+    glyph_share: float = 0.55  # letters and symbols; the rest are pen marks
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     augment: AugmentConfig | None = None
+    not_digits: NotDigitConfig | None = None
     threads: int = 2  # torch intra-op threads; fixed so a seed reproduces its numbers
     notes: str = field(default="", compare=False)
 
@@ -74,7 +86,12 @@ class TrainConfig:
         """Rebuild a config saved by ``to_dict``."""
         values = dict(values)
         augment = values.pop("augment", None)
-        return cls(**values, augment=AugmentConfig(**augment) if augment is not None else None)
+        not_digits = values.pop("not_digits", None)
+        return cls(
+            **values,
+            augment=AugmentConfig(**augment) if augment is not None else None,
+            not_digits=NotDigitConfig(**not_digits) if not_digits is not None else None,
+        )
 
 
 QUICK = TrainConfig(
@@ -96,7 +113,14 @@ BEST = TrainConfig(
     notes="The shipped model: long training with real-world distortions.",
 )
 
-RECIPES: dict[str, TrainConfig] = {config.recipe: config for config in (QUICK, BEST)}
+REJECT = dataclasses.replace(
+    BEST,
+    recipe="reject",
+    not_digits=NotDigitConfig(),
+    notes="best plus outlier exposure: synthetic non-digits with a uniform target.",
+)
+
+RECIPES: dict[str, TrainConfig] = {config.recipe: config for config in (QUICK, BEST, REJECT)}
 
 
 def get_recipe(name: str, *, seed: int | None = None, epochs: int | None = None) -> TrainConfig:

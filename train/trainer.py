@@ -1,6 +1,7 @@
 """The training loop, readable top to bottom: whole data set as one tensor, batches by indexing.
 
-AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, the best epoch chosen
+AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, optional outlier
+exposure (synthetic non-digits with a uniform target, ``train.non_digits``), the best epoch chosen
 on the validation split, and a softmax temperature fitted on validation at the end. Deterministic
 for a given seed and thread count.
 """
@@ -85,15 +86,20 @@ def train(
         images_to_tensor(data.val_images),
         torch.from_numpy(data.val_labels.astype(np.int64)),
     )
-    augment, centre_lines = None, None
+    augment = None
     if config.augment is not None:
         from train.augment import Augmenter  # only augmented recipes pay for building it
 
         augment = Augmenter(config.augment, generator)
-        if config.augment.pen_probability > 0:
-            from train.strokes import centre_line_distances
+    # Outlier exposure: non-digits drawn once from the run's seed, each batch gets a share.
+    outliers, per_batch = torch.empty(0, train_pixels.shape[1]), 0
+    if config.not_digits is not None:
+        from train.non_digits import make_non_digits
 
-            centre_lines = centre_line_distances(train_pixels)
+        outliers = make_non_digits(
+            config.not_digits.count, config.seed, glyph_share=config.not_digits.glyph_share
+        )
+        per_batch = max(1, round(config.batch_size * config.not_digits.share))
 
     model = MLP(config.hidden_units, config.dropout)
     optimizer = torch.optim.AdamW(
@@ -113,24 +119,28 @@ def train(
         model.train()
         order = torch.randperm(len(train_pixels), generator=generator)
         epoch_pixels, epoch_labels = train_pixels[order], train_labels[order]
+        epoch_outliers = outliers[torch.randperm(len(outliers), generator=generator)]
         if augment is not None:  # in large chunks: far less per-call overhead than per batch
-            chunks = torch.split(epoch_pixels, AUGMENT_CHUNK)
-            lines = (
-                torch.split(centre_lines[order], AUGMENT_CHUNK)
-                if centre_lines is not None
-                else [None] * len(chunks)
-            )
-            epoch_pixels = torch.cat(
-                [
-                    augment(chunk, chunk_lines)
-                    for chunk, chunk_lines in zip(chunks, lines, strict=True)
-                ]
+            epoch_pixels = torch.cat([augment(c) for c in torch.split(epoch_pixels, AUGMENT_CHUNK)])
+            epoch_outliers = torch.cat(
+                [augment(c) for c in torch.split(epoch_outliers, AUGMENT_CHUNK)]
             )
         loss_sum = 0.0
-        for start in range(0, len(order), config.batch_size):
+        for step, start in enumerate(range(0, len(order), config.batch_size)):
             pixels = epoch_pixels[start : start + config.batch_size]
             labels = epoch_labels[start : start + config.batch_size]
-            loss = F.cross_entropy(model(pixels), labels, label_smoothing=config.label_smoothing)
+            if per_batch:  # digits and non-digits in one forward pass
+                first = (step * per_batch) % len(epoch_outliers)
+                others = epoch_outliers[first : first + per_batch]
+                logits = model(torch.cat((pixels, others)))
+                digit_logits, other_logits = logits[: len(labels)], logits[len(labels) :]
+            else:
+                digit_logits, other_logits = model(pixels), None
+            loss = F.cross_entropy(digit_logits, labels, label_smoothing=config.label_smoothing)
+            if other_logits is not None and config.not_digits is not None:
+                # cross-entropy to the uniform distribution: mean negative log-probability
+                uniform = -torch.log_softmax(other_logits, dim=1).mean(dim=1).mean()
+                loss = loss + config.not_digits.weight * uniform
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()

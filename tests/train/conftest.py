@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,13 @@ def tiny_config() -> TrainConfig:
 @pytest.fixture(scope="session")
 def tiny_run(mnist_subset: MnistData) -> TrainResult:
     return train(TINY, mnist_subset)
+
+
+@pytest.fixture(scope="session")
+def usps_dir(mnist_dir: Path) -> Path:
+    """The folder with USPS's zip.train.gz: USPS_DATA_DIR, else ``usps`` beside the MNIST folder."""
+    configured = os.environ.get("USPS_DATA_DIR")
+    folder = Path(configured) if configured else mnist_dir.parent / "usps"
+    if not (folder / "zip.train.gz").is_file():
+        pytest.skip(f"USPS not found in {folder}: set USPS_DATA_DIR")
+    return folder

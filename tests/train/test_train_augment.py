@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from train.augment import Augmenter, reframe
 from train.data import MnistData
 from train.recipes import AugmentConfig
-from train.strokes import centre_line_distances
 from train.trainer import images_to_tensor
 
 
@@ -68,61 +66,3 @@ def test_augmenter_keeps_the_clean_share_untouched(mnist: MnistData) -> None:
     distorted = Augmenter(AugmentConfig(probability=0.5), torch.Generator().manual_seed(0))(pixels)
     unchanged = (distorted == pixels).all(dim=1).float().mean()
     assert 0.4 < float(unchanged) < 0.6
-
-
-def pen_only(**changes: float) -> AugmentConfig:
-    """Every digit re-drawn with a pen; no noise or jitter, so framing and ink can be measured."""
-    return AugmentConfig(
-        probability=1.0,
-        pen_probability=1.0,
-        noise_probability=0.0,
-        binarize_probability=0.0,
-        blur_probability=0.0,
-        shift_pixels=0.0,
-        **changes,  # type: ignore[arg-type]
-    )
-
-
-def test_pen_is_reproducible_in_range_and_keeps_the_frame(mnist: MnistData) -> None:
-    pixels = images_to_tensor(mnist.val_images[:256])
-    lines = centre_line_distances(pixels)
-    first = Augmenter(pen_only(), torch.Generator().manual_seed(3))(pixels, lines)
-    again = Augmenter(pen_only(), torch.Generator().manual_seed(3))(pixels, lines)
-    other = Augmenter(pen_only(), torch.Generator().manual_seed(4))(pixels, lines)
-    assert torch.equal(first, again)
-    assert not torch.equal(first, other)
-    assert float(first.min()) >= 0.0
-    assert float(first.max()) <= 1.0
-    side, centre_x, centre_y = ink_box_and_centre(first)
-    assert (side <= 21).float().mean() > 0.95
-    assert (side >= 19).float().mean() > 0.95  # still fills MNIST's 20-pixel box
-    assert (centre_x - 14).abs().mean() < 0.3
-    assert (centre_y - 14).abs().mean() < 0.3
-
-
-def test_pen_width_follows_its_setting(mnist: MnistData) -> None:
-    pixels = images_to_tensor(mnist.val_images[:256])
-    lines = centre_line_distances(pixels)
-    no_warp = {"rotation_degrees": 0.0, "shear": 0.0, "log_scale": 0.0, "log_aspect": 0.0}
-    fine = pen_only(pen_radius_min=0.5, pen_radius_max=0.6, **no_warp)
-    heavy = pen_only(pen_radius_min=2.2, pen_radius_max=2.4, **no_warp)
-    fine_ink = Augmenter(fine, torch.Generator().manual_seed(0))(pixels, lines)
-    heavy_ink = Augmenter(heavy, torch.Generator().manual_seed(0))(pixels, lines)
-    ink = pixels.sum(1).mean()
-    assert fine_ink.sum(1).mean() < 0.8 * ink  # a fine pen: much less ink than MNIST's strokes
-    assert heavy_ink.sum(1).mean() > 1.2 * ink  # a heavy marker: more, though reframing shrinks it
-
-
-def test_pen_without_centre_lines_is_refused(mnist: MnistData) -> None:
-    pixels = images_to_tensor(mnist.val_images[:16])
-    with pytest.raises(ValueError, match="centre_lines"):
-        Augmenter(pen_only(), torch.Generator().manual_seed(0))(pixels)
-
-
-def test_pen_off_draws_no_extra_random_numbers(mnist: MnistData) -> None:
-    pixels = images_to_tensor(mnist.val_images[:128])
-    plain = Augmenter(AugmentConfig(), torch.Generator().manual_seed(5))(pixels)
-    explicit = Augmenter(AugmentConfig(pen_probability=0.0), torch.Generator().manual_seed(5))(
-        pixels, centre_line_distances(pixels)
-    )
-    assert torch.equal(plain, explicit)

@@ -118,3 +118,27 @@ def test_environment_variable_names_the_folder(
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(DataError, match="does not exist"):
         load_mnist()
+
+
+def test_usps_loads_in_mnist_framing(usps_dir: Path) -> None:
+    from train.data import USPS_COUNT, load_usps
+
+    usps = load_usps(usps_dir)
+    assert usps.images.shape == (USPS_COUNT, 28, 28)
+    assert usps.images.dtype == np.uint8
+    assert set(np.unique(usps.labels)) == set(range(10))
+    ink = usps.images[:500] > 12
+    height = 28 - ink.any(axis=2).argmax(axis=1) - ink.any(axis=2)[:, ::-1].argmax(axis=1)
+    width = 28 - ink.any(axis=1).argmax(axis=1) - ink.any(axis=1)[:, ::-1].argmax(axis=1)
+    longest = np.maximum(height, width)
+    assert ((longest >= 19) & (longest <= 22)).all()  # 20x20, plus the bilinear edge
+
+
+def test_usps_with_other_bytes_is_refused(tmp_path: Path, usps_dir: Path) -> None:
+    from train.data import USPS_FILE, load_usps
+
+    content = bytearray((usps_dir / USPS_FILE).read_bytes())
+    content[100] ^= 1
+    (tmp_path / USPS_FILE).write_bytes(bytes(content))
+    with pytest.raises(DataError, match="SHA-256 mismatch"):
+        load_usps(tmp_path)

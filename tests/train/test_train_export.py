@@ -40,6 +40,7 @@ def export(run: TrainResult, mnist: MnistData, out: Path, min_accuracy: float) -
     )
 
 
+@pytest.mark.slow
 def test_short_training_on_a_subset_clears_a_floor(
     tiny_run: TrainResult, tiny_config: TrainConfig
 ) -> None:
@@ -49,6 +50,7 @@ def test_short_training_on_a_subset_clears_a_floor(
     assert 0.3 < tiny_run.temperature < 3.0
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_weights(
     mnist_subset: MnistData, tiny_config: TrainConfig
 ) -> None:
@@ -66,6 +68,7 @@ def test_same_seed_gives_the_same_weights(
     assert not torch.equal(first.model.hidden.weight, other.model.hidden.weight)
 
 
+@pytest.mark.slow
 def test_export_round_trip_agrees_with_torch(
     tiny_run: TrainResult, mnist: MnistData, tmp_path: Path
 ) -> None:
@@ -88,6 +91,7 @@ def test_export_round_trip_agrees_with_torch(
     keys = [v for k, v in vars(MetadataKey).items() if not k.startswith("_")]
     optional = {MetadataKey.CONFIG, MetadataKey.DATASET_SHA256, MetadataKey.NOT_DIGIT_THRESHOLD}
     assert set(keys) - optional <= set(metadata)
+    assert MetadataKey.NOT_DIGIT_THRESHOLD not in metadata  # trained without non-digits
     assert metadata[MetadataKey.CONTRACT_VERSION] == str(contract.CONTRACT_VERSION)
     assert float(metadata[MetadataKey.TEST_ACCURACY]) == pytest.approx(
         report.test_accuracy, abs=1e-4
@@ -111,6 +115,7 @@ def test_export_round_trip_agrees_with_torch(
     assert report.argmax_mismatches == 0
 
 
+@pytest.mark.slow
 def test_gate_refuses_a_weak_model_and_writes_nothing(
     tiny_run: TrainResult, tiny_config: TrainConfig, mnist: MnistData, tmp_path: Path
 ) -> None:
@@ -128,6 +133,7 @@ def test_gate_refuses_a_weak_model_and_writes_nothing(
     ]  # no checksum, no temp file
 
 
+@pytest.mark.slow
 def test_cli_fit_evaluate_export(mnist_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     run_dir, out = tmp_path / "run", tmp_path / "model.onnx"
@@ -167,3 +173,34 @@ def test_cli_reports_missing_data_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["fit", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "missing MNIST file" in result.output
+
+
+@pytest.mark.slow
+def test_export_writes_the_threshold_chosen_on_validation(
+    mnist_subset: MnistData, mnist: MnistData, tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    from train.recipes import NotDigitConfig
+
+    config = dataclasses.replace(tiny_config, not_digits=NotDigitConfig(count=600))
+    run = train(config, mnist_subset)
+    out = tmp_path / contract.MODEL_FILENAME
+    report = export_model(
+        run.model,
+        temperature=run.temperature,
+        test_images=mnist.test_images,
+        test_labels=mnist.test_labels,
+        metadata={MetadataKey.RECIPE: "tiny"},
+        out_path=out,
+        min_accuracy=0.85,
+        val_images=mnist.val_images[:1000],
+        max_rejected=0.01,
+    )
+    assert report.threshold is not None
+    assert report.threshold.digits_rejected_arrays <= 0.01
+    assert report.threshold.digits_rejected_files <= 0.01
+    metadata = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert float(metadata[MetadataKey.NOT_DIGIT_THRESHOLD]) == pytest.approx(
+        report.threshold.value, abs=1e-4
+    )
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()  # the checksum covers the final bytes
+    assert out.with_name(out.name + ".sha256").read_text().startswith(digest)
