@@ -112,14 +112,18 @@ class Classifier:
         predictions = [Prediction.from_probabilities(row) for row in probabilities]
         return predictions[0] if single else predictions
 
-    def classify_each(self, inputs: Iterable[ImageInput]) -> list[Prediction | MnistInferError]:
+    def classify_each(
+        self, inputs: Iterable[ImageInput], names: Sequence[str] | None = None
+    ) -> list[Prediction | MnistInferError]:
         """Classify each input on its own: a bad one yields its error in its place, never a raise.
 
         Meant for folders and user uploads, where one unreadable file must not cost the others.
-        The good inputs still run through the model together, in chunks. (Passing one path or
-        one image instead of an iterable of them is a programming error, and raises.)
+        The good inputs still run through the model together, in chunks. ``names`` (one per
+        input) start the errors' messages instead of the default names (the path, or "item i
+        <what it is>"). Passing one path or one image instead of an iterable of them is a
+        programming error, and raises.
         """
-        sources = each_source(inputs)
+        sources = each_source(inputs, names)
         from_files = [source.from_file for source in sources]
         framed = [_frame_or_error(source) for source in sources]
         good = [index for index, item in enumerate(framed) if isinstance(item, np.ndarray)]

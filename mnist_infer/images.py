@@ -61,7 +61,7 @@ def load_image(source: ImageSource, *, name: str | None = None) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
-            raise InvalidImageError(f"{label}: empty input (0 bytes), not an image")
+            raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
         return _decode(io.BytesIO(data), label)
     if isinstance(source, (str, os.PathLike)):
         return _decode(_open_path(source, label), label)

@@ -10,6 +10,7 @@ processes can use it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -70,11 +71,12 @@ def sources_of(x: object) -> tuple[list[Source], bool]:
     return [Source(x, describe_item(x))], True
 
 
-def each_source(inputs: object) -> list[Source]:
+def each_source(inputs: object, names: Sequence[str] | None = None) -> list[Source]:
     """Name each input of an iterable of inputs, refusing a single input passed by mistake.
 
     A string, bytes, a path or a PIL image is one input, not a sequence of them: iterating it
-    would classify its characters, so it is refused with a pointer to the right call.
+    would classify its characters, so it is refused with a pointer to the right call. ``names``,
+    one per input, replace the default names (the path, or "item i <what it is>").
     """
     if isinstance(inputs, IMAGE_SOURCE_TYPES):
         raise InvalidInputError(
@@ -88,7 +90,12 @@ def each_source(inputs: object) -> list[Source]:
             f"expected an iterable of inputs (a list of paths, bytes, PIL images or arrays), "
             f"got {type(inputs).__name__}"
         ) from None
-    return [Source(item, describe_item(item, index)) for index, item in enumerate(items)]
+    if names is None:
+        return [Source(item, describe_item(item, index)) for index, item in enumerate(items)]
+    labels = list(names)
+    if len(labels) != len(items) or not all(isinstance(label, str) for label in labels):
+        raise InvalidInputError(f"expected one name (a str) per input: {len(items)} inputs")
+    return [Source(item, label) for item, label in zip(items, labels, strict=True)]
 
 
 def with_name(error: _E, name: str) -> _E:

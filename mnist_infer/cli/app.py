@@ -157,3 +157,55 @@ def preprocess_command(
 
     _non_empty_paths([source])
     raise typer.Exit(run_preprocess(source, output, scale=scale))
+
+
+@app.command()
+def batch(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Folders, files, local globs (quoted) or URIs (s3://..., gs://...) of images.",
+            metavar="SOURCE",
+            show_default=False,
+            callback=_non_empty_paths,
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the results: a folder of Parquet files (local or a URI).",
+            show_default=False,
+        ),
+    ],
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="Ray cluster to run on (default: a local Ray on this machine)."
+        ),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option(
+            "--actors", min=1, help="Classifier actors, one CPU each (default: the cluster's CPUs)."
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=4096, help="Images per model call.")
+    ] = 256,
+    model: ModelOption = None,
+) -> None:
+    """Classify many images with Ray (extra: ray); one Parquet row per image, errors in place."""
+    from mnist_infer.cli.batching import run_batch
+
+    raise typer.Exit(
+        run_batch(
+            sources,
+            output=output,
+            address=address,
+            actors=actors,
+            batch_size=batch_size,
+            model=model,
+        )
+    )

@@ -1,0 +1,126 @@
+"""Batch inference with Ray Data: a callable class for ``Dataset.map_batches`` (extra: ``ray``).
+
+Each actor holds one ``Classifier`` (the session is created once per actor) and classifies a
+whole batch at a time: every image is decoded and framed inside the actor, and the framed digits
+go through the model together, one session call per batch. A bad row becomes an error row; it
+never fails the batch or the job::
+
+    import ray
+    from mnist_infer.ray import BatchClassifier
+
+    files = ray.data.read_binary_files("s3://bucket/scans/", include_paths=True)
+    results = files.map_batches(BatchClassifier, concurrency=4, batch_size=256)
+    results.write_parquet("s3://bucket/digits/")
+
+Batches may hold a ``bytes`` column (``read_binary_files``; the file as written, decoded by
+mnist-infer: EXIF orientation, transparency, size limits) or an ``image`` column (``read_images``:
+pixel arrays Ray decoded). A ``path`` column, when present, names the rows in the results and in
+their errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from mnist_infer.errors import InvalidInputError, MnistInferError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mnist_infer.results import Prediction
+
+__all__ = ["RESULT_COLUMNS", "BatchClassifier"]
+
+#: The columns of every result batch, in order; ``error`` is null on success, the others on error.
+RESULT_COLUMNS: Final = ("path", "digit", "confidence", "probabilities", "error")
+#: Rows per session call inside an actor: enough for a batch of 7,000 images at nine placements,
+#: so each batch is one call.
+ROWS_PER_CALL: Final = 65_536
+
+
+class BatchClassifier:
+    """Classify the images of a Ray Data batch; results as a ``pyarrow.Table``.
+
+    Pass the class itself to ``map_batches`` (with ``concurrency`` for the actor pool) and its
+    arguments as ``fn_constructor_kwargs``: ``model`` (an ONNX file, default the shipped one),
+    ``threads`` (onnxruntime threads per actor, default 1: Ray runs one actor per CPU).
+    """
+
+    def __init__(self, model: str | os.PathLike[str] | None = None, *, threads: int = 1) -> None:
+        from mnist_infer.classifier import Classifier
+
+        self._classifier = Classifier(model, threads=threads, batch_size=ROWS_PER_CALL)
+
+    def __call__(self, batch: Any) -> pa.Table:
+        """Classify one batch: a dict of numpy arrays, a ``pyarrow.Table`` or a DataFrame."""
+        columns = _columns_of(batch)
+        if "bytes" in columns:
+            inputs: list[Any] = _column(batch, "bytes")
+        elif "image" in columns:
+            inputs = [_as_picture(pixels) for pixels in _column(batch, "image")]
+        else:
+            raise InvalidInputError(
+                f"a batch needs a 'bytes' column (read_binary_files) or an 'image' column "
+                f"(read_images); it has {sorted(columns)}"
+            )
+        paths = (
+            [str(path) for path in _column(batch, "path")]
+            if "path" in columns
+            else [f"row {index}" for index in range(len(inputs))]
+        )
+        outcomes = self._classifier.classify_each(inputs, names=paths)
+        return _table(paths, outcomes)
+
+
+def _columns_of(batch: Any) -> set[str]:
+    """Return the column names of a batch in any of Ray's formats."""
+    if isinstance(batch, Mapping):
+        return {str(name) for name in batch}
+    names: Any = getattr(batch, "column_names", None)  # pyarrow.Table
+    if names is None:
+        names = getattr(batch, "columns", ())  # pandas.DataFrame
+    return {str(name) for name in names}
+
+
+def _column(batch: Any, name: str) -> list[Any]:
+    """Return one column as a list of Python values (rows of a numpy column stay arrays)."""
+    column = batch[name]
+    if hasattr(column, "to_pylist"):  # pyarrow
+        return list(column.to_pylist())
+    return list(column)  # numpy array, list or pandas Series
+
+
+def _as_picture(pixels: Any) -> Any:
+    """Pixels Ray decoded (H x W, or H x W x 3 or 4, 0-255) as a PIL image to frame."""
+    import numpy as np
+    from PIL import Image
+
+    array = np.asarray(pixels)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.dtype.kind in "iu" and array.size and array.min() >= 0 and array.max() <= 255:
+        array = array.astype(np.uint8)
+    if array.dtype != np.uint8 or array.ndim not in (2, 3) or array.size == 0:
+        return array  # not a picture: the classifier names what is wrong with it
+    return Image.fromarray(array)
+
+
+def _table(paths: list[str], outcomes: list[Prediction | MnistInferError]) -> pa.Table:
+    import pyarrow as pa
+
+    good = [None if isinstance(outcome, Exception) else outcome for outcome in outcomes]
+    return pa.table(
+        {
+            "path": pa.array(paths, pa.string()),
+            "digit": pa.array([p.digit if p else None for p in good], pa.int64()),
+            "confidence": pa.array([p.confidence if p else None for p in good], pa.float64()),
+            "probabilities": pa.array(
+                [list(p.probabilities) if p else None for p in good], pa.list_(pa.float64())
+            ),
+            "error": pa.array(
+                [str(o) if isinstance(o, Exception) else None for o in outcomes], pa.string()
+            ),
+        }
+    )
