@@ -74,3 +74,25 @@ def test_installed_cli_classifies_the_example_images(wheel_venv: Path, tmp_path:
     predicted = {Path(row["path"]).name: row["digit"] for row in rows}
     expected = {p.name: int(p.name[0]) for p in examples}
     assert predicted == expected
+
+
+def test_the_base_install_is_light_and_the_extras_stay_extras(
+    wheel: Path, wheel_venv: Path
+) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(metadata_name).decode()
+    requires = [
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    base = sorted(
+        r.split(";")[0].split(">")[0].split("=")[0].strip() for r in requires if "extra ==" not in r
+    )
+    assert base == ["numpy", "onnxruntime", "pillow", "rich", "typer"]
+    heavy = ("ray", "fastapi", "uvicorn", "torch")
+    assert all("extra ==" in r for r in requires if r.split("[")[0].split(">")[0].strip() in heavy)
+    for module in ("ray", "fastapi", "uvicorn", "torch"):
+        result = _run(wheel_venv / "bin" / "python", "-c", f"import {module}")
+        assert result.returncode != 0, f"{module} came with the base install"
