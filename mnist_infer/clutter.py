@@ -1,0 +1,324 @@
+"""Clutter removal: printed lines, rings drawn round the digit, underlines; before any framing.
+
+Works on the ink mask at analysis size (``mnist_infer.levels``) and returns it without the
+clutter, so that the ink pieces that ``mnist_infer.pieces`` finds are the writing alone:
+
+* **Printed lines** (notebook rules, squared paper, box borders, comb fields): straight runs of
+  ink much longer than they are thick. A line counts as printed when it spans (almost) the
+  whole image, or when it is much thinner than the pen strokes around it. Where a pen stroke
+  crosses a line (ink right above and right below it), the crossing is kept, so a digit written
+  over the rules keeps its strokes.
+* **Rings** drawn round the digit: seen from the middle of the largest piece, on most
+  directions the outermost ink is a thin band with a gap of paper inside it and more ink inside
+  that, and the ink inside fills most of the ring. A 0 has nothing inside; an 8 has only its
+  crossing inside, a small part of its height; neither is a ring.
+* **Underlines**: a thin stroke along the bottom of the ink that reaches past the rest of the
+  ink on both sides (a 2's base does not reach past its top on the left).
+
+Specks and other marks away from the digit are left to the digit's selection in
+``mnist_infer.pieces``, which keeps only the main ink mass and what lies close to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from mnist_infer.imageops import BoolImage, Box, bounding_box, label_runs, mask_runs
+
+__all__ = ["Cleaned", "remove_clutter"]
+
+#: A straight run counts as a line candidate from this fraction of the image side on.
+LINE_MIN_FRACTION: Final = 0.2
+#: Lines are at least this many times longer than thick.
+LINE_ELONGATION: Final = 8.0
+#: A line reaching this close to both ends of the image (fraction of its side) spans it.
+SPAN_MARGIN: Final = 0.1
+#: Printed lines are at most this share of the image side across them thick (a pen stroke of
+#: a digit filling its image is thicker).
+PRINTED_WIDTH: Final = 0.045
+#: A line that does not span the image is printed when thinner than this share of the pen.
+THIN_LINE: Final = 0.5
+#: A stroke touching the digit's bottom is an underline when it reaches this share of the
+#: digit's width past it on both sides (a 2's base starts where its diagonal ends).
+UNDERLINE_OVERHANG: Final = 0.1
+#: Rays cast from the middle of a piece to test for a ring around the digit.
+RAYS: Final = 48
+#: Share of rays that must see ink, a gap, then the outer band for a ring.
+RING_RAYS: Final = 0.75
+#: The ink inside a ring spans at least this share of the ring's inner height and width.
+RING_FILL: Final = 0.5
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The ink mask without clutter, and the clutter that was taken out of it."""
+
+    mask: BoolImage
+    clutter: BoolImage
+
+
+def remove_clutter(mask: BoolImage) -> Cleaned:
+    """Take printed lines, rings round the digit and underlines out of an ink mask."""
+    lines = _printed_lines(mask)
+    clean = mask & ~lines
+    for remove in (_ring, _ring, _underline):  # a ring drawn twice round shows two strands
+        found = remove(clean)
+        if found is not None:
+            clean = clean & ~found
+    return Cleaned(clean, mask & ~clean)
+
+
+# --- printed lines ----------------------------------------------------------------------------
+
+
+def _printed_lines(mask: BoolImage) -> BoolImage:
+    """Pixels of printed straight lines in ``mask``, crossings with pen strokes excepted."""
+    horizontal = _line_runs(mask)
+    vertical = _line_runs(mask.T)
+    found = horizontal | vertical.T
+    if not found.any():
+        return found
+    pen = _pen_width(mask & ~found)
+    keep_h = _line_runs(mask, pen=pen, final=True)
+    keep_v = _line_runs(mask.T, pen=pen, final=True).T
+    lines = keep_h | keep_v
+    if not lines.any():
+        return lines
+    # A pen stroke crossing a line has ink right above and below it (left and right of a
+    # vertical line): that part of the line is the stroke's, and stays.
+    return (keep_h & ~_crossings(keep_h, mask)) | (keep_v & ~_crossings(keep_v.T, mask.T).T)
+
+
+def _line_runs(mask: BoolImage, *, pen: float | None = None, final: bool = False) -> BoolImage:
+    """Pixels of long, thin horizontal runs; with ``final``, only those judged printed."""
+    height, width = mask.shape
+    runs = mask_runs(mask)
+    long = runs.length >= max(6, LINE_MIN_FRACTION * width)
+    if not long.any():
+        return np.zeros_like(mask)
+    candidates = runs.subset(long)
+    segment, count = label_runs(candidates)
+    lengths = candidates.length
+    left = np.full(count, width)
+    right = np.zeros(count, dtype=np.int64)
+    np.minimum.at(left, segment, candidates.start)
+    np.maximum.at(right, segment, candidates.end)
+    extent = right - left
+    # The line's own rows: runs covering most of the segment (a stroke lying along a line adds
+    # shorter runs beside it, which are not the line's).
+    core = lengths >= 0.5 * extent[segment]
+    area = np.bincount(segment[core], weights=lengths[core], minlength=count)
+    thickness = np.maximum(area / np.maximum(extent, 1), 1.0)
+    printed = extent >= LINE_ELONGATION * thickness
+    if final:
+        spans = (left <= SPAN_MARGIN * width) & (right >= (1 - SPAN_MARGIN) * width)
+        spans &= thickness <= PRINTED_WIDTH * height + 1.0
+        thin = thickness <= THIN_LINE * pen if pen is not None else np.zeros(count, np.bool_)
+        printed &= spans | thin
+    chosen = core & printed[segment]
+    if not chosen.any():
+        return np.zeros_like(mask)
+    painted: BoolImage = candidates.subset(chosen).paint()
+    return painted
+
+
+def _pen_width(ink: BoolImage) -> float | None:
+    """Typical stroke width of ``ink`` (twice its area over its outline); None if too little."""
+    area = int(ink.sum())
+    if area < 20:
+        return None
+    outline = int(np.count_nonzero(ink[:, 1:] != ink[:, :-1])) + int(
+        np.count_nonzero(ink[1:] != ink[:-1])
+    )
+    outline += int(ink[:, 0].sum() + ink[:, -1].sum() + ink[0].sum() + ink[-1].sum())
+    return 2.0 * area / max(outline, 1) * (4 / math.pi)
+
+
+def _crossings(lines: BoolImage, mask: BoolImage) -> BoolImage:
+    """Pixels of horizontal ``lines`` where ink lies right above and right below the line."""
+    columns = mask_runs(lines.T)  # vertical runs of line pixels: row = column, start..end = rows
+    height = lines.shape[0]
+    above = columns.start - 1
+    below = columns.end
+    inside = (above >= 0) & (below < height)
+    crossing = np.zeros(len(columns), dtype=np.bool_)
+    crossing[inside] = (
+        mask[above[inside], columns.row[inside]] & mask[below[inside], columns.row[inside]]
+    )
+    painted: BoolImage = columns.subset(crossing).paint().T
+    return painted
+
+
+# --- rings --------------------------------------------------------------------------------------
+
+
+def _largest_pieces(mask: BoolImage) -> list[tuple[Box, int]]:
+    """(box, pixel count) of the connected pieces of ``mask``, largest first."""
+    runs = mask_runs(mask)
+    if len(runs) == 0:
+        return []
+    piece, count = label_runs(runs)
+    top = np.full(count, mask.shape[0])
+    bottom = np.zeros(count, dtype=np.int64)
+    left = np.full(count, mask.shape[1])
+    right = np.zeros(count, dtype=np.int64)
+    np.minimum.at(top, piece, runs.row)
+    np.maximum.at(bottom, piece, runs.row + 1)
+    np.minimum.at(left, piece, runs.start)
+    np.maximum.at(right, piece, runs.end)
+    sizes = np.bincount(piece, weights=runs.length, minlength=count).astype(np.int64)
+    order = np.argsort(-sizes)
+    return [
+        ((int(top[i]), int(bottom[i]), int(left[i]), int(right[i])), int(sizes[i])) for i in order
+    ]
+
+
+def _ring(mask: BoolImage) -> BoolImage | None:
+    """The pixels of a ring drawn round the digit, or None when there is no such ring."""
+    pieces = _largest_pieces(mask)
+    if not pieces:
+        return None
+    largest = pieces[0][1]
+    # The ring is the piece with the largest box among the big ones (it encloses the digit).
+    candidates = [p for p in pieces[:4] if p[1] >= 0.2 * largest]
+    (top, bottom, left, right), _ = max(
+        candidates, key=lambda p: (p[0][1] - p[0][0]) * (p[0][3] - p[0][2])
+    )
+    height, width = bottom - top, right - left
+    if min(height, width) < 12:
+        return None
+    cy, cx = (top + bottom - 1) / 2, (left + right - 1) / 2
+    reach = 0.5 * math.hypot(height, width) + 1
+    steps = np.arange(0.0, reach, 0.5)
+    angles = np.linspace(0.0, 2 * math.pi, RAYS, endpoint=False)
+    ys = np.rint(cy + np.sin(angles)[:, None] * steps).astype(np.int64)
+    xs = np.rint(cx + np.cos(angles)[:, None] * steps).astype(np.int64)
+    inside = (ys >= top) & (ys < bottom) & (xs >= left) & (xs < right)
+    hits = np.zeros(ys.shape, dtype=np.bool_)
+    hits[inside] = mask[ys[inside], xs[inside]]
+    index = np.arange(steps.size)
+    last = np.where(hits, index, -1).max(axis=1)  # outermost ink on each ray
+    # Close one-pixel holes along each ray (anti-aliasing, a pen skipping); the outer band is
+    # then the last run, and ink inside it with paper between counts as ink inside the ring.
+    previous = np.maximum.accumulate(np.where(hits, index, -(10**6)), axis=1)
+    following = np.minimum.accumulate(np.where(hits, index, 10**6)[:, ::-1], axis=1)[:, ::-1]
+    closed = hits | ((index - previous <= 2) & (following - index <= 2))
+    outside_band = ~closed & (index < last[:, None])
+    band_start = np.where(outside_band, index, -1).max(axis=1) + 1
+    inner = hits & (index < band_start[:, None] - 2)
+    has_inner = inner.any(axis=1) & (last >= 0)
+    if float(np.mean(has_inner)) < RING_RAYS:
+        return None
+    radius = band_start * 0.5
+    band_depth = (last - band_start + 1) * 0.5
+    if float(np.median(band_depth[has_inner])) > 0.3 * float(np.median(radius[has_inner])):
+        return None
+    inner_y, inner_x = ys[inner], xs[inner]
+    inner_h = int(inner_y.max() - inner_y.min() + 1)
+    inner_w = int(inner_x.max() - inner_x.min() + 1)
+    ring_h = float(np.ptp(radius[has_inner] * np.sin(angles[has_inner])))
+    ring_w = float(np.ptp(radius[has_inner] * np.cos(angles[has_inner])))
+    if inner_h < RING_FILL * ring_h and inner_w < RING_FILL * ring_w:
+        return None
+    # Everything at or beyond the band's inner edge (interpolated round the circle where the
+    # band touches the digit and no gap was seen) is the ring.
+    known = np.flatnonzero(has_inner)
+    edge = np.interp(angles, angles[known], radius[known] - 0.75, period=2 * math.pi)
+    rows, cols = np.mgrid[top:bottom, left:right]
+    theta = np.mod(np.arctan2(rows - cy, cols - cx), 2 * math.pi)
+    limit = np.interp(theta, angles, edge, period=2 * math.pi)
+    ring = np.zeros_like(mask)
+    ring[top:bottom, left:right] = mask[top:bottom, left:right] & (
+        np.hypot(rows - cy, cols - cx) >= limit
+    )
+    return ring
+
+
+# --- underlines -------------------------------------------------------------------------------
+
+
+def _underline(mask: BoolImage) -> BoolImage | None:
+    """The pixels of a stroke underlining the ink, or None when there is none."""
+    pieces = _largest_pieces(mask)
+    if not pieces:
+        return None
+    separate = _separate_underline(mask, pieces)
+    if separate is not None:
+        return separate
+    (top, bottom, left, right), _ = pieces[0]
+    # The writing and what lies just below and beside it.
+    height = bottom - top
+    grown = (
+        max(0, top),
+        min(mask.shape[0], bottom + height // 2),
+        max(0, left - height // 2),
+        min(mask.shape[1], right + height // 2),
+    )
+    window = mask[grown[0] : grown[1], grown[2] : grown[3]]
+    if not window.any():
+        return None
+    top, bottom, left, right = bounding_box(window)
+    window = window[top:bottom, left:right]
+    rows, cols = window.shape
+    if rows < 8 or cols < 8:
+        return None
+    columns = mask_runs(np.ascontiguousarray(window.T))  # vertical runs: row = column
+    per_column = np.bincount(columns.row, minlength=cols)
+    lowest = np.full(cols, -1)
+    np.maximum.at(lowest, columns.row, columns.end)
+    thickness = np.zeros(cols, dtype=np.int64)
+    last_run = np.zeros(cols, dtype=np.int64)
+    order = np.argsort(columns.row * (rows + 1) + columns.end)
+    last_run[columns.row[order]] = order  # index of each column's lowest run
+    thickness = columns.length[last_run]
+    low_start = columns.start[last_run]
+    occupied = per_column > 0
+    thin = max(2.0, 0.15 * rows)
+    only_line = occupied & (per_column == 1) & (thickness <= thin) & (lowest >= 0.7 * rows)
+    other = occupied & ~only_line
+    if not other.any():
+        return None
+    first_other, last_other = int(np.flatnonzero(other)[0]), int(np.flatnonzero(other)[-1])
+    beyond = max(3, round(UNDERLINE_OVERHANG * (last_other - first_other + 1)))
+    left_part = np.flatnonzero(only_line[:first_other])
+    right_part = np.flatnonzero(only_line[last_other + 1 :]) + last_other + 1
+    if left_part.size < beyond or right_part.size < beyond:
+        return None
+    # The line through the stroke's centre where it is alone; its pixels are the underline.
+    xs = np.concatenate([left_part, right_part])
+    centres = (low_start[xs] + lowest[xs] - 1) / 2.0
+    slope, offset = np.polyfit(xs, centres, 1)
+    if abs(slope) > 0.15:
+        return None
+    half = float(np.median(thickness[xs])) / 2 + 1.0
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    line_rows = np.abs(yy - (slope * xx + offset)) <= half
+    span = (xx >= left_part[0]) & (xx <= right_part[-1])
+    found = np.zeros_like(mask)
+    found[grown[0] + top : grown[0] + bottom, grown[2] + left : grown[2] + right] = (
+        window & line_rows & span
+    )
+    return found
+
+
+def _separate_underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
+    """A flat piece under the largest one, at least half as wide as it: an underline."""
+    (top, bottom, left, right), size = pieces[0]
+    height, width = bottom - top, right - left
+    for (p_top, p_bottom, p_left, p_right), p_size in pieces[1:4]:
+        p_height, p_width = p_bottom - p_top, p_right - p_left
+        flat = p_height <= 0.3 * p_width and p_width >= 0.5 * max(width, 0.5 * height)
+        below = p_top >= bottom - 0.1 * height and p_top <= bottom + 0.5 * height
+        overlaps = p_left < right and p_right > left
+        if flat and below and overlaps and p_size < size:
+            runs = mask_runs(mask)
+            piece, _ = label_runs(runs)
+            inside = (runs.row >= p_top) & (runs.row < p_bottom)
+            inside &= (runs.start >= p_left) & (runs.end <= p_right)
+            painted: BoolImage = runs.subset(inside).paint()
+            return painted
+    return None

@@ -1,0 +1,156 @@
+"""The ink pieces of an image after clutter removal, and which of them make the digit.
+
+A piece is a connected group of ink (pieces within one analysis pixel of each other count as
+one, which also rejoins strokes broken by a thin pen or a binarization). Each piece carries its
+box in source-image pixels and its ink mass, so that code reading one digit or several can
+choose pieces by position and size, and ``mnist_infer.framing.frame_pieces`` frames any set of
+them.
+
+``InkPieces.digit`` chooses the digit of a one-digit image: the piece with the most ink, plus
+the pieces close to it that hold a fair share of ink; everything else (specks, a stray dot, a
+mark at the edge) is dropped, so it can neither widen the crop nor move the centre of mass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from mnist_infer.clutter import Cleaned
+from mnist_infer.errors import NoDigitFoundError
+from mnist_infer.imageops import BoolImage, Box, box_gap, dilate, label_runs, mask_runs
+from mnist_infer.levels import InkLevels
+
+__all__ = ["InkPieces", "Piece", "find_pieces"]
+
+#: Pieces with less than this share of the main piece's ink are specks...
+MIN_PIECE_FRACTION: Final = 0.05
+#: ...and so are small pieces (under ``DOT_FRACTION`` of its ink) further from the main piece
+#: than ``DOT_GAP`` of its size: a stray dot, not a detached stroke.
+DOT_FRACTION: Final = 0.15
+DOT_GAP: Final = 0.2
+#: Pieces further than this share of the main piece's size are other marks, however heavy.
+REACH: Final = 0.5
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One connected piece of ink: its box in source-image pixels, and how much ink it holds.
+
+    ``box`` is (top, bottom, left, right), bottom and right exclusive, in pixels of the image as
+    given (before any reduction). ``mass`` is its ink in analysis pixels (ink level summed), a
+    relative measure for comparing pieces of one image. ``index`` names it inside its
+    ``InkPieces``.
+    """
+
+    index: int
+    box: Box
+    mass: float
+
+    @property
+    def height(self) -> int:
+        """Height of the box in source pixels."""
+        return self.box[1] - self.box[0]
+
+    @property
+    def width(self) -> int:
+        """Width of the box in source pixels."""
+        return self.box[3] - self.box[2]
+
+
+@dataclass(frozen=True)
+class InkPieces:
+    """The pieces of one image's ink after clutter removal, with what framing needs of them."""
+
+    pieces: tuple[Piece, ...]
+    levels: InkLevels
+    labels: npt.NDArray[np.int64]  # analysis-size image: piece index + 1, 0 = no piece
+    mask: BoolImage  # the ink mask without clutter (analysis size)
+    clutter: BoolImage  # what clutter removal took out (analysis size)
+    analysis_boxes: tuple[Box, ...]  # each piece's box in analysis pixels
+
+    def region(self, chosen: Sequence[Piece]) -> BoolImage:
+        """Analysis-size mask of the chosen pieces, grown by one pixel (their neighbourhood)."""
+        keep = np.zeros(len(self.pieces) + 1, dtype=np.bool_)
+        keep[[piece.index + 1 for piece in chosen]] = True
+        grown: BoolImage = dilate(keep[self.labels])
+        return grown
+
+    def digit(self) -> list[Piece]:
+        """The pieces that make the digit of a one-digit image (see the module notes)."""
+        if not self.pieces:
+            raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+        main = max(self.pieces, key=lambda piece: piece.mass)
+        main_box = self.analysis_boxes[main.index]
+        size = max(main_box[1] - main_box[0], main_box[3] - main_box[2])
+        chosen = [main]
+        for piece in self.pieces:
+            if piece is main or piece.mass < MIN_PIECE_FRACTION * main.mass:
+                continue
+            gap = box_gap(self.analysis_boxes[piece.index], main_box)
+            if gap > REACH * size:
+                continue
+            if piece.mass < DOT_FRACTION * main.mass and gap > DOT_GAP * size:
+                continue
+            chosen.append(piece)
+        return chosen
+
+
+def find_pieces(levels: InkLevels, cleaned: Cleaned) -> InkPieces:
+    """Group the clutter-free ink mask into pieces, with boxes in source-image pixels.
+
+    Raises ``NoDigitFoundError`` when no ink is left.
+    """
+    mask = cleaned.mask
+    if not mask.any():
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    grown = dilate(mask)
+    runs = mask_runs(grown)
+    component, count = label_runs(runs)
+    labels: npt.NDArray[np.int64] = runs.paint(component + 1)  # type: ignore[assignment]
+    labels = np.where(mask, labels, 0)
+    weights = np.where(mask, levels.evidence.smooth, 0.0)
+    masses = np.bincount(labels.ravel(), weights=weights.ravel(), minlength=count + 1)[1:]
+    h, w = mask.shape
+    top = np.full(count, h)
+    bottom = np.zeros(count, dtype=np.int64)
+    left = np.full(count, w)
+    right = np.zeros(count, dtype=np.int64)
+    np.minimum.at(top, component, runs.row)
+    np.maximum.at(bottom, component, runs.row + 1)
+    np.minimum.at(left, component, runs.start)
+    np.maximum.at(right, component, runs.end)
+    # The grown runs reach one pixel past the ink on every side that is not the image's edge.
+    top = np.where(top > 0, top + 1, top)
+    left = np.where(left > 0, left + 1, left)
+    bottom = np.where(bottom < h, bottom - 1, bottom)
+    right = np.where(right < w, right - 1, right)
+    factor = levels.source_scale / levels.scale  # source pixels per analysis pixel
+    size = levels.source.size
+    full_h = size[1] * levels.source_scale
+    full_w = size[0] * levels.source_scale
+    pieces = []
+    boxes = []
+    for index in range(count):
+        box = (int(top[index]), int(bottom[index]), int(left[index]), int(right[index]))
+        boxes.append(box)
+        source_box = (
+            int(math.floor(box[0] * factor)),
+            int(min(full_h, math.ceil(box[1] * factor))),
+            int(math.floor(box[2] * factor)),
+            int(min(full_w, math.ceil(box[3] * factor))),
+        )
+        pieces.append(Piece(index, source_box, float(masses[index])))
+    return InkPieces(
+        pieces=tuple(pieces),
+        levels=levels,
+        labels=labels,
+        mask=mask,
+        clutter=cleaned.clutter,
+        analysis_boxes=tuple(boxes),
+    )
