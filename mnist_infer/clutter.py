@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from mnist_infer.imageops import BoolImage, Box, bounding_box, label_runs, mask_runs
 
@@ -47,8 +48,16 @@ THIN_LINE: Final = 0.5
 UNDERLINE_OVERHANG: Final = 0.1
 #: Rays cast from the middle of a piece to test for a ring around the digit.
 RAYS: Final = 48
-#: Share of rays that must see ink, a gap, then the outer band for a ring.
+#: Share of rays that must see paper, then the ring's band, for a ring.
 RING_RAYS: Final = 0.75
+#: Share of rays that meet the ring at all (a hand-drawn ring need not quite close).
+RING_CLOSED: Final = 0.9
+#: Relative radial misfit (75th percentile) of the ring's inner edge to the best ellipse.
+RING_MISFIT: Final = 0.08
+#: A ring's band is at most this share of its radius deep...
+RING_DEPTH: Final = 0.45
+#: ...and the ink inside it has at least this share of the ring's pixels.
+RING_INNER: Final = 0.25
 #: The ink inside a ring spans at least this share of the ring's inner height and width.
 RING_FILL: Final = 0.5
 
@@ -203,39 +212,66 @@ def _ring(mask: BoolImage) -> BoolImage | None:
     index = np.arange(steps.size)
     last = np.where(hits, index, -1).max(axis=1)  # outermost ink on each ray
     # Close one-pixel holes along each ray (anti-aliasing, a pen skipping); the outer band is
-    # then the last run, and ink inside it with paper between counts as ink inside the ring.
+    # then the last run of ink on the ray.
     previous = np.maximum.accumulate(np.where(hits, index, -(10**6)), axis=1)
     following = np.minimum.accumulate(np.where(hits, index, 10**6)[:, ::-1], axis=1)[:, ::-1]
     closed = hits | ((index - previous <= 2) & (following - index <= 2))
     outside_band = ~closed & (index < last[:, None])
     band_start = np.where(outside_band, index, -1).max(axis=1) + 1
-    inner = hits & (index < band_start[:, None] - 2)
-    has_inner = inner.any(axis=1) & (last >= 0)
-    if float(np.mean(has_inner)) < RING_RAYS:
+    if float(np.mean(last >= 0)) < RING_CLOSED:
+        return None  # no closed band round the middle
+    # Rays where the band starts in the middle (the digit touches the ring there, or the
+    # "band" is the digit's own stroke) say nothing about the ring's inner edge.
+    known = np.flatnonzero((last >= 0) & (band_start > 4))
+    if known.size < RING_RAYS * RAYS * 0.8:
         return None
-    radius = band_start * 0.5
-    band_depth = (last - band_start + 1) * 0.5
-    if float(np.median(band_depth[has_inner])) > 0.3 * float(np.median(radius[has_inner])):
-        return None
-    inner_y, inner_x = ys[inner], xs[inner]
-    inner_h = int(inner_y.max() - inner_y.min() + 1)
-    inner_w = int(inner_x.max() - inner_x.min() + 1)
-    ring_h = float(np.ptp(radius[has_inner] * np.sin(angles[has_inner])))
-    ring_w = float(np.ptp(radius[has_inner] * np.cos(angles[has_inner])))
-    if inner_h < RING_FILL * ring_h and inner_w < RING_FILL * ring_w:
-        return None
-    # Everything at or beyond the band's inner edge (interpolated round the circle where the
-    # band touches the digit and no gap was seen) is the ring.
-    known = np.flatnonzero(has_inner)
-    edge = np.interp(angles, angles[known], radius[known] - 0.75, period=2 * math.pi)
+    radius = band_start[known] * 0.5
+    depth = (last[known] - band_start[known] + 1) * 0.5
+    if float(np.median(depth)) > RING_DEPTH * float(np.median(radius)):
+        return None  # a thick band: a digit's own stroke, not a ring drawn round it
+    if _ellipse_misfit(angles[known], radius) > RING_MISFIT:
+        return None  # a ring drawn round a digit is close to an ellipse; a digit's outline is not
+    # Everything at or beyond the band's inner edge (interpolated round the circle where no
+    # edge was seen) is the ring; there must be a fair amount of ink well inside it.
+    edge = np.interp(angles, angles[known], radius - 0.75, period=2 * math.pi)
     rows, cols = np.mgrid[top:bottom, left:right]
     theta = np.mod(np.arctan2(rows - cy, cols - cx), 2 * math.pi)
     limit = np.interp(theta, angles, edge, period=2 * math.pi)
+    distance = np.hypot(rows - cy, cols - cx)
+    window = mask[top:bottom, left:right]
+    ring_pixels = window & (distance >= limit)
+    inner = window & (distance < limit - 1.5)
+    if int(inner.sum()) < RING_INNER * int(ring_pixels.sum()):
+        return None  # nothing (much) inside: a 0, not a ring round a digit
+    inner_top, inner_bottom, inner_left, inner_right = bounding_box(inner)
+    ring_h = float(np.ptp(edge * np.sin(angles)))
+    ring_w = float(np.ptp(edge * np.cos(angles)))
+    if (inner_bottom - inner_top) < RING_FILL * ring_h and (
+        inner_right - inner_left
+    ) < RING_FILL * ring_w:
+        return None  # only a little ink in the middle: an 8's crossing, not a digit
     ring = np.zeros_like(mask)
-    ring[top:bottom, left:right] = mask[top:bottom, left:right] & (
-        np.hypot(rows - cy, cols - cx) >= limit
-    )
+    ring[top:bottom, left:right] = ring_pixels
     return ring
+
+
+def _ellipse_misfit(angles: npt.NDArray[np.float64], radius: npt.NDArray[np.float64]) -> float:
+    """How far points (angle, radius) round a centre are from the best-fitting ellipse.
+
+    The conic a x^2 + b xy + c y^2 + d x + e y = 1 is fitted by least squares; the answer is the
+    75th percentile of |r - r_fit| / r_fit along each point's direction (inf: no ellipse).
+    """
+    c, s = np.cos(angles), np.sin(angles)
+    x, y = radius * c, radius * s
+    design = np.stack([x * x, x * y, y * y, x, y], axis=1)
+    coef, *_ = np.linalg.lstsq(design, np.ones_like(x), rcond=None)
+    quad = coef[0] * c * c + coef[1] * c * s + coef[2] * s * s
+    lin = coef[3] * c + coef[4] * s
+    disc = lin * lin + 4 * quad
+    if (quad <= 0).any() or (disc < 0).any():
+        return math.inf
+    fitted = (-lin + np.sqrt(disc)) / (2 * quad)
+    return float(np.percentile(np.abs(radius - fitted) / np.maximum(fitted, 1e-6), 75))
 
 
 # --- underlines -------------------------------------------------------------------------------
