@@ -72,67 +72,87 @@ class Cleaned:
 
 def remove_clutter(mask: BoolImage) -> Cleaned:
     """Take printed lines, rings round the digit and underlines out of an ink mask."""
-    lines = _printed_lines(mask)
-    clean = mask & ~lines
-    for remove in (_ring, _ring, _underline):  # a ring drawn twice round shows two strands
-        found = remove(clean)
-        if found is not None:
-            clean = clean & ~found
+    clean = mask & ~_printed_lines(mask)
+    pieces = _largest_pieces(clean)
+    for _ in range(2):  # a ring drawn twice round shows two strands
+        ring = _ring(clean, pieces)
+        if ring is None:
+            break
+        clean &= ~ring
+        pieces = _largest_pieces(clean)
+    underline = _underline(clean, pieces)
+    if underline is not None:
+        clean &= ~underline
     return Cleaned(clean, mask & ~clean)
 
 
 # --- printed lines ----------------------------------------------------------------------------
 
 
+class _Segments:
+    """Straight horizontal line segments of a mask: long runs grouped with their neighbours."""
+
+    def __init__(self, mask: BoolImage) -> None:
+        height, width = mask.shape
+        self.height, self.width = height, width
+        runs = mask_runs(mask)
+        long = runs.length >= max(6, LINE_MIN_FRACTION * width)
+        self.runs = runs.subset(long)
+        self.count = 0
+        if not long.any():
+            return
+        segment, count = label_runs(self.runs)
+        lengths = self.runs.length
+        left = np.full(count, width)
+        right = np.zeros(count, dtype=np.int64)
+        np.minimum.at(left, segment, self.runs.start)
+        np.maximum.at(right, segment, self.runs.end)
+        extent = right - left
+        # The line's own rows: runs covering most of the segment (a stroke lying along a line
+        # adds shorter runs beside it, which are not the line's).
+        self.core = lengths >= 0.5 * extent[segment]
+        area = np.bincount(segment[self.core], weights=lengths[self.core], minlength=count)
+        self.thickness = np.maximum(area / np.maximum(extent, 1), 1.0)
+        self.segment, self.count, self.left, self.right = segment, count, left, right
+        self.straight = extent >= LINE_ELONGATION * self.thickness
+
+    def pixels(self, chosen: npt.NDArray[np.bool_] | None = None) -> BoolImage:
+        """The core pixels of the straight segments (or of the ``chosen`` ones among them)."""
+        if self.count == 0:
+            return np.zeros((self.height, self.width), dtype=np.bool_)
+        keep = self.straight if chosen is None else self.straight & chosen
+        painted: BoolImage = self.runs.subset(self.core & keep[self.segment]).paint()
+        return painted
+
+    def printed(self, pen: float | None) -> npt.NDArray[np.bool_]:
+        """Which segments are printed lines: spanning the image and thin, or thinner than the pen."""
+        spans = (self.left <= SPAN_MARGIN * self.width) & (
+            self.right >= (1 - SPAN_MARGIN) * self.width
+        )
+        spans &= self.thickness <= PRINTED_WIDTH * self.height + 1.0
+        if pen is None:
+            return spans
+        return spans | (self.thickness <= THIN_LINE * pen)
+
+
 def _printed_lines(mask: BoolImage) -> BoolImage:
     """Pixels of printed straight lines in ``mask``, crossings with pen strokes excepted."""
-    horizontal = _line_runs(mask)
-    vertical = _line_runs(mask.T)
-    found = horizontal | vertical.T
-    if not found.any():
-        return found
-    pen = _pen_width(mask & ~found)
-    keep_h = _line_runs(mask, pen=pen, final=True)
-    keep_v = _line_runs(mask.T, pen=pen, final=True).T
-    lines = keep_h | keep_v
-    if not lines.any():
-        return lines
+    rows, columns = _Segments(mask), _Segments(np.ascontiguousarray(mask.T))
+    if not (rows.count and rows.straight.any()) and not (
+        columns.count and columns.straight.any()
+    ):
+        return np.zeros_like(mask)
+    pen = _pen_width(mask & ~(rows.pixels() | columns.pixels().T))
+    horizontal = rows.pixels(rows.printed(pen)) if rows.count else np.zeros_like(mask)
+    vertical = (
+        columns.pixels(columns.printed(pen)).T if columns.count else np.zeros_like(mask)
+    )
     # A pen stroke crossing a line has ink right above and below it (left and right of a
     # vertical line): that part of the line is the stroke's, and stays.
-    return (keep_h & ~_crossings(keep_h, mask)) | (keep_v & ~_crossings(keep_v.T, mask.T).T)
-
-
-def _line_runs(mask: BoolImage, *, pen: float | None = None, final: bool = False) -> BoolImage:
-    """Pixels of long, thin horizontal runs; with ``final``, only those judged printed."""
-    height, width = mask.shape
-    runs = mask_runs(mask)
-    long = runs.length >= max(6, LINE_MIN_FRACTION * width)
-    if not long.any():
-        return np.zeros_like(mask)
-    candidates = runs.subset(long)
-    segment, count = label_runs(candidates)
-    lengths = candidates.length
-    left = np.full(count, width)
-    right = np.zeros(count, dtype=np.int64)
-    np.minimum.at(left, segment, candidates.start)
-    np.maximum.at(right, segment, candidates.end)
-    extent = right - left
-    # The line's own rows: runs covering most of the segment (a stroke lying along a line adds
-    # shorter runs beside it, which are not the line's).
-    core = lengths >= 0.5 * extent[segment]
-    area = np.bincount(segment[core], weights=lengths[core], minlength=count)
-    thickness = np.maximum(area / np.maximum(extent, 1), 1.0)
-    printed = extent >= LINE_ELONGATION * thickness
-    if final:
-        spans = (left <= SPAN_MARGIN * width) & (right >= (1 - SPAN_MARGIN) * width)
-        spans &= thickness <= PRINTED_WIDTH * height + 1.0
-        thin = thickness <= THIN_LINE * pen if pen is not None else np.zeros(count, np.bool_)
-        printed &= spans | thin
-    chosen = core & printed[segment]
-    if not chosen.any():
-        return np.zeros_like(mask)
-    painted: BoolImage = candidates.subset(chosen).paint()
-    return painted
+    found: BoolImage = (horizontal & ~_crossings(horizontal, mask)) | (
+        vertical & ~_crossings(np.ascontiguousarray(vertical.T), np.ascontiguousarray(mask.T)).T
+    )
+    return found
 
 
 def _pen_width(ink: BoolImage) -> float | None:
@@ -186,9 +206,8 @@ def _largest_pieces(mask: BoolImage) -> list[tuple[Box, int]]:
     ]
 
 
-def _ring(mask: BoolImage) -> BoolImage | None:
+def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     """The pixels of a ring drawn round the digit, or None when there is no such ring."""
-    pieces = _largest_pieces(mask)
     if not pieces:
         return None
     largest = pieces[0][1]
@@ -277,9 +296,8 @@ def _ellipse_misfit(angles: npt.NDArray[np.float64], radius: npt.NDArray[np.floa
 # --- underlines -------------------------------------------------------------------------------
 
 
-def _underline(mask: BoolImage) -> BoolImage | None:
+def _underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     """The pixels of a stroke underlining the ink, or None when there is none."""
-    pieces = _largest_pieces(mask)
     if not pieces:
         return None
     separate = _separate_underline(mask, pieces)

@@ -34,17 +34,37 @@ Box = tuple[int, int, int, int]
 
 
 def box_blur(values: FloatImage, radius: int) -> FloatImage:
-    """Mean over a (2r+1)x(2r+1) window (edges replicated), via cumulative sums."""
+    """Mean over a (2r+1)x(2r+1) window (edges replicated), float32.
+
+    Separable: a sliding sum down the columns, then along the rows. Small radii (the usual
+    case) add shifted slices, which numpy does far faster than a cumulative sum; larger ones
+    take cumulative sums.
+    """
     if radius <= 0:
         return values
     size = 2 * radius + 1
-    padded = np.pad(values.astype(np.float32, copy=False), radius, mode="edge")
-    c = np.zeros((padded.shape[0] + 1, padded.shape[1]), np.float32)
-    np.cumsum(padded, axis=0, out=c[1:])
-    rows = c[size:] - c[:-size]
-    c = np.zeros((rows.shape[0], rows.shape[1] + 1), np.float32)
-    np.cumsum(rows, axis=1, out=c[:, 1:])
-    out: FloatImage = (c[:, size:] - c[:, :-size]) * np.float32(1.0 / (size * size))
+    h, w = values.shape
+    padded = np.empty((h + 2 * radius, w + 2 * radius), dtype=np.float32)
+    padded[radius : radius + h, radius : radius + w] = values
+    padded[:radius, radius : radius + w] = values[:1]
+    padded[radius + h :, radius : radius + w] = values[-1:]
+    padded[:, :radius] = padded[:, radius : radius + 1]
+    padded[:, radius + w :] = padded[:, radius + w - 1 : radius + w]
+    if radius <= 4:
+        rows = padded[: h].copy()
+        for k in range(1, size):
+            rows += padded[k : k + h]
+        out = rows[:, :w].copy()
+        for k in range(1, size):
+            out += rows[:, k : k + w]
+    else:
+        c = np.zeros((h + size, padded.shape[1]), np.float32)
+        np.cumsum(padded, axis=0, out=c[1:])
+        rows = c[size:] - c[:-size]
+        c = np.zeros((h, rows.shape[1] + 1), np.float32)
+        np.cumsum(rows, axis=1, out=c[:, 1:])
+        out = c[:, size:] - c[:, :-size]
+    out *= np.float32(1.0 / (size * size))
     return out
 
 
@@ -65,13 +85,13 @@ def gaussian_blur(values: FloatImage, sigma: float) -> FloatImage:
 
 
 def dilate(mask: BoolImage) -> BoolImage:
-    """3x3 binary dilation (outside the image counts as False)."""
-    padded = np.pad(mask, 1)
-    rows, cols = mask.shape
-    out = np.zeros_like(mask)
-    for dy in range(3):
-        for dx in range(3):
-            out |= padded[dy : dy + rows, dx : dx + cols]
+    """3x3 binary dilation (outside the image counts as False), as two 1-D passes."""
+    rows = mask.copy()
+    rows[1:] |= mask[:-1]
+    rows[:-1] |= mask[1:]
+    out = rows.copy()
+    out[:, 1:] |= rows[:, :-1]
+    out[:, :-1] |= rows[:, 1:]
     return out
 
 
@@ -103,8 +123,12 @@ def label_components(mask: BoolImage) -> npt.NDArray[np.int64]:
 
 def otsu_threshold(values: npt.NDArray[np.floating], low: float, high: float) -> float:
     """Otsu's threshold of ``values`` (64 bins over [low, high]): the best two-class split."""
-    hist, edges = np.histogram(values, bins=64, range=(low, max(high, low + 1e-3)))
-    centres = (edges[:-1] + edges[1:]) / 2
+    high = max(high, low + 1e-3)
+    width = (high - low) / 64
+    bins = ((np.asarray(values, dtype=np.float64) - low) / width).astype(np.int64)
+    inside = (bins >= 0) & (bins <= 64)
+    hist = np.bincount(np.minimum(bins[inside], 63), minlength=64)[:64]
+    centres = low + width * (np.arange(64) + 0.5)
     weight0 = np.cumsum(hist)
     weight1 = weight0[-1] - weight0
     sum0 = np.cumsum(hist * centres)
@@ -197,14 +221,18 @@ class Runs:
 
 
 def mask_runs(mask: BoolImage) -> Runs:
-    """The horizontal runs of ``mask`` (row-major order)."""
+    """The horizontal runs of ``mask`` (row-major order).
+
+    Each row is prefixed with one False pixel and the whole flattened, so every run starts and
+    ends with a change between neighbours in one long line: one comparison, one ``flatnonzero``.
+    """
     h, w = mask.shape
-    padded = np.zeros((h, w + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    step = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(step == 1)
-    _, ends = np.nonzero(step == -1)
-    return Runs(rows.astype(np.int64), starts.astype(np.int64), ends.astype(np.int64), (h, w))
+    line = np.zeros(h * (w + 1) + 1, dtype=np.bool_)
+    line[:-1].reshape(h, w + 1)[:, 1:] = mask
+    changes = np.flatnonzero(line[1:] != line[:-1]) + 1
+    starts, ends = changes[0::2], changes[1::2]
+    rows = starts // (w + 1)
+    return Runs(rows, starts - rows * (w + 1) - 1, ends - rows * (w + 1) - 1, (h, w))
 
 
 def label_runs(runs: Runs) -> tuple[IntArray, int]:

@@ -166,15 +166,18 @@ def ink_levels(image: Image.Image, *, trace: TraceCallback | None = None) -> Ink
         gray, backdrop = _composite(gray, alpha)
     small_image = min(gray.shape) < SMALL_IMAGE
     even = small_image or _evenly_lit(gray) or _two_tone(gray)
-    dark = _ink_is_dark(gray, even, small_image)
+    # Uneven paper: block percentiles for the local paper level (median) and for the
+    # background under bright ink (25th percentile; 75th of the image before inverting it).
+    blocks = None if even else _block_percentiles(gray, (25, 50, 75))
+    dark = _ink_is_dark(gray, even, small_image, None if blocks is None else blocks[1])
     if dark:
         gray = 1.0 - gray
     emit(trace, "polarity", gray)
-    if even:
+    if blocks is None:
         background: FloatImage | float = float(np.median(border_pixels(gray)))
         residual = gray - np.float32(background)
     else:
-        background = _surface(gray, 25)
+        background = _surface(1.0 - blocks[2] if dark else blocks[0], gray.shape)
         residual = gray - background
     emit(trace, "background", np.broadcast_to(np.float32(background), gray.shape))
     offset = float(np.median(border_pixels(residual)))  # paper (most of the border) sits at 0
@@ -234,7 +237,9 @@ def _composite(gray: FloatImage, alpha: FloatImage) -> tuple[FloatImage, float]:
 # --- step 2: polarity ------------------------------------------------------------------------
 
 
-def _ink_is_dark(gray: FloatImage, even: bool, small: bool) -> bool:
+def _ink_is_dark(
+    gray: FloatImage, even: bool, small: bool, medians: FloatImage | None
+) -> bool:
     """Tell whether the ink is darker than the paper, from the strongest deviations from it.
 
     Evenly lit paper has the border's median as its level, which no digit however large can
@@ -247,7 +252,8 @@ def _ink_is_dark(gray: FloatImage, even: bool, small: bool) -> bool:
     smooth = box_blur(gray, 0 if small else 1)
     if even:
         return _darker_deviations(smooth, np.float32(np.median(border_pixels(gray))))[0]
-    local = _darker_deviations(smooth, _surface(gray, 50))
+    assert medians is not None  # uneven paper comes with its block medians
+    local = _darker_deviations(smooth, _surface(medians, gray.shape))
     overall = _darker_deviations(smooth, np.float32(np.median(gray)))
     return local[0] if local[0] == overall[0] or local[1] >= overall[1] else overall[0]
 
@@ -270,17 +276,34 @@ def _evenly_lit(values: FloatImage) -> bool:
     shadow covers long runs and stays. Even paper then varies by less than
     ``EVEN_PAPER_SPREAD``.
     """
-    # The outermost pixels, each averaged with its 5x5 neighbourhood (blurring strips only).
-    top, bottom = box_blur(values[:5], 2)[0], box_blur(values[-5:], 2)[-1]
-    left, right = box_blur(values[:, :5], 2)[:, 0], box_blur(values[:, -5:], 2)[:, -1]
+    # The outermost pixels, each averaged with its 5x5 neighbourhood (edges replicated).
+    top = _edge_line(values[:3])
+    bottom = _edge_line(values[-1:-4:-1])
+    left = _edge_line(values[:, :3].T)
+    right = _edge_line(values[:, -1:-4:-1].T)
     loop = np.concatenate([top, right[1:], bottom[-2::-1], left[-2:0:-1]])
+    loop = loop[:: max(1, loop.size // 240)]  # a few hundred points follow any shadow
     window = max(3, round(0.4 * loop.size)) | 1
-    step = max(1, loop.size // 128)  # a hundred-odd medians are plenty
+    step = max(1, loop.size // 64)  # sixty-odd medians are plenty
     wrapped = np.concatenate([loop[-(window // 2) :], loop, loop[: window // 2]])
     windows = np.lib.stride_tricks.sliding_window_view(wrapped, window)[::step]
     level = np.median(windows, axis=1)
     low, high = np.percentile(level, [2, 98])
     return bool(high - low < EVEN_PAPER_SPREAD)
+
+
+def _edge_line(rows: FloatImage) -> FloatImage:
+    """The first of ``rows`` (the image's edge first, then the next two inwards) averaged over
+    its 5x5 neighbourhood, edges replicated: (3 r0 + r1 + r2) / 5 across, a 5-box along."""
+    if rows.shape[0] < 3:
+        line = rows[0].astype(np.float32)
+    else:
+        line = (3.0 * rows[0] + rows[1] + rows[2]) * np.float32(0.2)
+    padded = np.concatenate([line[:1], line[:1], line, line[-1:], line[-1:]])
+    n = line.size
+    out: FloatImage = (padded[:n] + padded[1 : n + 1] + padded[2 : n + 2] + padded[3 : n + 3]
+                       + padded[4 : n + 4]) * np.float32(0.2)  # fmt: skip
+    return out
 
 
 def _two_tone(values: FloatImage) -> bool:
@@ -313,25 +336,43 @@ def _two_tone(values: FloatImage) -> bool:
     return bool(high - low < TWO_TONE_SPREAD)
 
 
-def _surface(values: FloatImage, percentile: float) -> FloatImage:
-    """Fit a smooth surface through block-wise percentiles (8 blocks on the shorter side).
+def _block_percentiles(
+    values: FloatImage, percentiles: tuple[float, ...]
+) -> tuple[FloatImage, ...]:
+    """Percentiles of square blocks an eighth of the longer side wide (8 blocks across).
+
+    Every other pixel of a block is plenty for a percentile; one ``np.percentile`` call gives
+    all the percentiles asked for.
+    """
+    h, w = values.shape
+    block = max(2, round(max(h, w) * BLOCK_FRACTION))
+    step = 2 if block >= 8 else 1
+    block -= block % step
+    rows, cols = math.ceil(h / block), math.ceil(w / block)
+    sample, cell = values[::step, ::step], block // step
+    pad = ((0, rows * cell - sample.shape[0]), (0, cols * cell - sample.shape[1]))
+    padded = np.pad(sample, pad, mode="reflect")
+    blocks = padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    grids = np.percentile(blocks, percentiles, axis=2).astype(np.float32)
+    return tuple(grids)
+
+
+def _surface(grid: FloatImage, shape: tuple[int, int]) -> FloatImage:
+    """A smooth surface of ``shape`` through a grid of block values (see ``_block_percentiles``).
 
     Block values are median-filtered over their neighbours twice (a block inside a thick stroke
     takes its neighbours' value; a median is unbiased on a gradient), averaged, and interpolated
     back to full size with one extra ring of linearly extrapolated blocks.
     """
-    h, w = values.shape
+    h, w = shape
     block = max(2, round(max(h, w) * BLOCK_FRACTION))
-    rows, cols = math.ceil(h / block), math.ceil(w / block)
-    pad = ((0, rows * block - h), (0, cols * block - w))
-    padded = np.pad(values, pad, mode="reflect")
-    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-    grid = np.percentile(blocks, percentile, axis=2).astype(np.float32)
+    block -= block % (2 if block >= 8 else 1)
+    rows, cols = grid.shape
     grid = neighbourhood_filter(grid, np.median)
     grid = neighbourhood_filter(grid, np.median)
     grid = neighbourhood_filter(grid, np.mean)
     grid = np.pad(grid, 1, mode="reflect", reflect_type="odd")
-    surface = Image.fromarray(grid, mode="F").resize(
+    surface = Image.fromarray(np.ascontiguousarray(grid, dtype=np.float32), mode="F").resize(
         ((cols + 2) * block, (rows + 2) * block), Image.Resampling.BILINEAR
     )
     return np.asarray(surface, dtype=np.float32)[block : block + h, block : block + w]
