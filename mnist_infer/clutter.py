@@ -33,14 +33,16 @@ from mnist_infer.imageops import BoolImage, Box, bounding_box, label_runs, mask_
 __all__ = ["Cleaned", "remove_clutter"]
 
 #: A straight run counts as a line candidate from this fraction of the image side on.
-LINE_MIN_FRACTION: Final = 0.2
+LINE_MIN_FRACTION: Final = 0.15
 #: Lines are at least this many times longer than thick.
 LINE_ELONGATION: Final = 8.0
 #: A line reaching this close to both ends of the image (fraction of its side) spans it.
 SPAN_MARGIN: Final = 0.1
 #: Printed lines are at most this share of the image side across them thick (a pen stroke of
 #: a digit filling its image is thicker).
-PRINTED_WIDTH: Final = 0.045
+PRINTED_WIDTH: Final = 0.03
+#: A spanning line is printed only when thinner than this share of the pen (if it is known).
+SPANNING_LINE: Final = 0.6
 #: A line that does not span the image is printed when thinner than this share of the pen.
 THIN_LINE: Final = 0.5
 #: A stroke touching the digit's bottom is an underline when it reaches this share of the
@@ -48,6 +50,8 @@ THIN_LINE: Final = 0.5
 UNDERLINE_OVERHANG: Final = 0.1
 #: Rays cast from the middle of a piece to test for a ring around the digit.
 RAYS: Final = 48
+#: Spacing of the samples along a ray, in pixels.
+RAY_STEP: Final = 0.75
 #: Share of rays that must see paper, then the ring's band, for a ring.
 RING_RAYS: Final = 0.75
 #: Share of rays that meet the ring at all (a hand-drawn ring need not quite close).
@@ -99,6 +103,7 @@ class _Segments:
         long = runs.length >= max(6, LINE_MIN_FRACTION * width)
         self.runs = runs.subset(long)
         self.count = 0
+        self.any_straight = self.any_partial = False
         if not long.any():
             return
         segment, count = label_runs(self.runs)
@@ -108,6 +113,10 @@ class _Segments:
         np.minimum.at(left, segment, self.runs.start)
         np.maximum.at(right, segment, self.runs.end)
         extent = right - left
+        top = np.full(count, height)
+        bottom = np.zeros(count, dtype=np.int64)
+        np.minimum.at(top, segment, self.runs.row)
+        np.maximum.at(bottom, segment, self.runs.row + 1)
         # The line's own rows: runs covering most of the segment (a stroke lying along a line
         # adds shorter runs beside it, which are not the line's).
         self.core = lengths >= 0.5 * extent[segment]
@@ -115,6 +124,11 @@ class _Segments:
         self.thickness = np.maximum(area / np.maximum(extent, 1), 1.0)
         self.segment, self.count, self.left, self.right = segment, count, left, right
         self.straight = extent >= LINE_ELONGATION * self.thickness
+        self.spans = (left <= SPAN_MARGIN * width) & (right >= (1 - SPAN_MARGIN) * width)
+        self.spans &= self.thickness <= PRINTED_WIDTH * height + 1.0
+        self.spans &= (top > 0) & (bottom < height)  # the edge of a tight crop is not a rule
+        self.any_straight = bool(self.straight.any())
+        self.any_partial = bool((self.straight & ~self.spans).any())
 
     def pixels(self, chosen: npt.NDArray[np.bool_] | None = None) -> BoolImage:
         """The core pixels of the straight segments (or of the ``chosen`` ones among them)."""
@@ -124,34 +138,49 @@ class _Segments:
         painted: BoolImage = self.runs.subset(self.core & keep[self.segment]).paint()
         return painted
 
-    def printed(self, pen: float | None) -> npt.NDArray[np.bool_]:
-        """Which segments are printed lines: spanning the image and thin, or thinner than the pen."""
-        spans = (self.left <= SPAN_MARGIN * self.width) & (
-            self.right >= (1 - SPAN_MARGIN) * self.width
-        )
-        spans &= self.thickness <= PRINTED_WIDTH * self.height + 1.0
-        if pen is None:
-            return spans
-        return spans | (self.thickness <= THIN_LINE * pen)
+    def spanning_widths(self) -> npt.NDArray[np.float64]:
+        """Thickness of the straight segments that span the image."""
+        if self.count == 0:
+            return np.zeros(0)
+        widths: npt.NDArray[np.float64] = self.thickness[self.straight & self.spans]
+        return widths
+
+    def printed(self, pen: float | None, printed_width: float | None) -> npt.NDArray[np.bool_]:
+        """Which segments are printed lines: spanning the image and thin, thinner than the
+        pen, or as thin as the spanning lines."""
+        if self.count == 0:
+            return np.zeros(0, dtype=np.bool_)
+        chosen = self.straight & self.spans
+        if pen is not None:
+            chosen &= self.thickness <= SPANNING_LINE * pen
+            chosen |= self.straight & (self.thickness <= THIN_LINE * pen)
+        if printed_width is not None:
+            chosen |= self.straight & (self.thickness <= 1.5 * printed_width + 0.5)
+        return chosen
 
 
 def _printed_lines(mask: BoolImage) -> BoolImage:
     """Pixels of printed straight lines in ``mask``, crossings with pen strokes excepted."""
+    nothing = np.zeros_like(mask)
     rows, columns = _Segments(mask), _Segments(np.ascontiguousarray(mask.T))
-    if not (rows.count and rows.straight.any()) and not (
-        columns.count and columns.straight.any()
-    ):
-        return np.zeros_like(mask)
+    if not rows.any_straight and not columns.any_straight:
+        return nothing
+    # The pen is only asked about when some straight line does not span the image.
     pen = _pen_width(mask & ~(rows.pixels() | columns.pixels().T))
-    horizontal = rows.pixels(rows.printed(pen)) if rows.count else np.zeros_like(mask)
-    vertical = (
-        columns.pixels(columns.printed(pen)).T if columns.count else np.zeros_like(mask)
-    )
+    # Lines as thick as the spanning ones are printed too: a form prints all its lines alike.
+    spanning = np.concatenate([rows.spanning_widths(), columns.spanning_widths()])
+    printed_width = float(np.median(spanning)) if spanning.size else None
+    chosen_rows = rows.printed(pen, printed_width)
+    chosen_columns = columns.printed(pen, printed_width)
+    found = nothing
     # A pen stroke crossing a line has ink right above and below it (left and right of a
     # vertical line): that part of the line is the stroke's, and stays.
-    found: BoolImage = (horizontal & ~_crossings(horizontal, mask)) | (
-        vertical & ~_crossings(np.ascontiguousarray(vertical.T), np.ascontiguousarray(mask.T)).T
-    )
+    if chosen_rows.any():
+        horizontal = rows.pixels(chosen_rows)
+        found = horizontal & ~_crossings(horizontal, mask)
+    if chosen_columns.any():
+        vertical = columns.pixels(chosen_columns)
+        found = found | (vertical & ~_crossings(vertical, np.ascontiguousarray(mask.T))).T
     return found
 
 
@@ -200,7 +229,7 @@ def _largest_pieces(mask: BoolImage) -> list[tuple[Box, int]]:
     np.minimum.at(left, piece, runs.start)
     np.maximum.at(right, piece, runs.end)
     sizes = np.bincount(piece, weights=runs.length, minlength=count).astype(np.int64)
-    order = np.argsort(-sizes)
+    order = np.argsort(-sizes)[:4]
     return [
         ((int(top[i]), int(bottom[i]), int(left[i]), int(right[i])), int(sizes[i])) for i in order
     ]
@@ -212,7 +241,7 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
         return None
     largest = pieces[0][1]
     # The ring is the piece with the largest box among the big ones (it encloses the digit).
-    candidates = [p for p in pieces[:4] if p[1] >= 0.2 * largest]
+    candidates = [p for p in pieces if p[1] >= 0.2 * largest]
     (top, bottom, left, right), _ = max(
         candidates, key=lambda p: (p[0][1] - p[0][0]) * (p[0][3] - p[0][2])
     )
@@ -221,7 +250,7 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
         return None
     cy, cx = (top + bottom - 1) / 2, (left + right - 1) / 2
     reach = 0.5 * math.hypot(height, width) + 1
-    steps = np.arange(0.0, reach, 0.5)
+    steps = np.arange(0.0, reach, RAY_STEP)
     angles = np.linspace(0.0, 2 * math.pi, RAYS, endpoint=False)
     ys = np.rint(cy + np.sin(angles)[:, None] * steps).astype(np.int64)
     xs = np.rint(cx + np.cos(angles)[:, None] * steps).astype(np.int64)
@@ -234,18 +263,19 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     # then the last run of ink on the ray.
     previous = np.maximum.accumulate(np.where(hits, index, -(10**6)), axis=1)
     following = np.minimum.accumulate(np.where(hits, index, 10**6)[:, ::-1], axis=1)[:, ::-1]
-    closed = hits | ((index - previous <= 2) & (following - index <= 2))
+    hole = max(1, round(1.0 / RAY_STEP))
+    closed = hits | ((index - previous <= hole) & (following - index <= hole))
     outside_band = ~closed & (index < last[:, None])
     band_start = np.where(outside_band, index, -1).max(axis=1) + 1
     if float(np.mean(last >= 0)) < RING_CLOSED:
         return None  # no closed band round the middle
     # Rays where the band starts in the middle (the digit touches the ring there, or the
     # "band" is the digit's own stroke) say nothing about the ring's inner edge.
-    known = np.flatnonzero((last >= 0) & (band_start > 4))
+    known = np.flatnonzero((last >= 0) & (band_start * RAY_STEP > 2.0))
     if known.size < RING_RAYS * RAYS * 0.8:
         return None
-    radius = band_start[known] * 0.5
-    depth = (last[known] - band_start[known] + 1) * 0.5
+    radius = band_start[known] * RAY_STEP
+    depth = (last[known] - band_start[known] + 1) * RAY_STEP
     if float(np.median(depth)) > RING_DEPTH * float(np.median(radius)):
         return None  # a thick band: a digit's own stroke, not a ring drawn round it
     if _ellipse_misfit(angles[known], radius) > RING_MISFIT:

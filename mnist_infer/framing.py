@@ -34,6 +34,7 @@ from mnist_infer.imageops import (
     bounding_box,
     box_blur,
     gaussian_blur,
+    quantile,
 )
 from mnist_infer.levels import InkEvidence, TraceCallback, emit, find_ink, ink_levels
 from mnist_infer.pieces import InkPieces, Piece, find_pieces
@@ -146,8 +147,8 @@ def _ink_image(residual: FloatImage, evidence: InkEvidence, region: BoolImage) -
     paper = smooth[box_blur(anything, radius + 2) <= 0.0]
     floor = 3.0 * evidence.sigma / (2 * radius + 1)
     if paper.size >= 20:
-        floor = max(float(np.percentile(paper, 99.5)), 0.0)
-    level = float(np.percentile(smooth[ink], 95)) if ink.any() else float(smooth.max())
+        floor = max(quantile(paper, 0.995), 0.0)
+    level = quantile(smooth[ink], 0.95) if ink.any() else float(smooth.max())
     if level <= floor:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     digit = np.clip((smooth - floor) / (level - floor), 0.0, 1.0)

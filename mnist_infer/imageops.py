@@ -25,6 +25,7 @@ __all__ = [
     "label_components",
     "neighbourhood_filter",
     "otsu_threshold",
+    "quantile",
 ]
 
 FloatImage = npt.NDArray[np.float32]
@@ -136,6 +137,20 @@ def otsu_threshold(values: npt.NDArray[np.floating], low: float, high: float) ->
     mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
     between = weight0 * weight1 * (mean0 - mean1) ** 2
     return float(centres[int(np.argmax(between))])
+
+
+def quantile(values: npt.NDArray[np.floating], fraction: float) -> float:
+    """The ``fraction`` quantile of ``values`` (linear between ranks, as ``np.percentile``).
+
+    One ``np.partition`` instead of ``np.percentile``'s general machinery: the same answer at a
+    fraction of the cost on the small arrays the front end works on. ``values`` is not empty.
+    """
+    flat = np.asarray(values).ravel()
+    rank = fraction * (flat.size - 1)
+    low = int(rank)
+    high = min(low + 1, flat.size - 1)
+    part = np.partition(flat, (low, high)) if high != low else np.partition(flat, low)
+    return float(part[low] + (rank - low) * (part[high] - part[low]))
 
 
 def neighbourhood_filter(

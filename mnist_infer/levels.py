@@ -35,6 +35,7 @@ from mnist_infer.imageops import (
     box_blur,
     neighbourhood_filter,
     otsu_threshold,
+    quantile,
 )
 from mnist_infer.images import SOURCE_SCALE_KEY
 
@@ -174,14 +175,16 @@ def ink_levels(image: Image.Image, *, trace: TraceCallback | None = None) -> Ink
         gray = 1.0 - gray
     emit(trace, "polarity", gray)
     if blocks is None:
-        background: FloatImage | float = float(np.median(border_pixels(gray)))
+        background: FloatImage | float = quantile(border_pixels(gray), 0.5)
         residual = gray - np.float32(background)
+        offset = 0.0  # the border's median is the paper level already
     else:
         background = _surface(1.0 - blocks[2] if dark else blocks[0], gray.shape)
         residual = gray - background
+        offset = quantile(border_pixels(residual), 0.5)  # paper (most of the border) at 0
+        residual -= np.float32(offset)
     emit(trace, "background", np.broadcast_to(np.float32(background), gray.shape))
-    offset = float(np.median(border_pixels(residual)))  # paper (most of the border) sits at 0
-    residual = np.asarray(residual - np.float32(offset), dtype=np.float32)
+    residual = np.asarray(residual, dtype=np.float32)
     evidence = find_ink(residual)
     return InkLevels(
         residual=residual,
@@ -251,10 +254,10 @@ def _ink_is_dark(
     """
     smooth = box_blur(gray, 0 if small else 1)
     if even:
-        return _darker_deviations(smooth, np.float32(np.median(border_pixels(gray))))[0]
+        return _darker_deviations(smooth, np.float32(quantile(border_pixels(gray), 0.5)))[0]
     assert medians is not None  # uneven paper comes with its block medians
     local = _darker_deviations(smooth, _surface(medians, gray.shape))
-    overall = _darker_deviations(smooth, np.float32(np.median(gray)))
+    overall = _darker_deviations(smooth, np.float32(quantile(gray, 0.5)))
     return local[0] if local[0] == overall[0] or local[1] >= overall[1] else overall[0]
 
 
@@ -287,8 +290,8 @@ def _evenly_lit(values: FloatImage) -> bool:
     step = max(1, loop.size // 64)  # sixty-odd medians are plenty
     wrapped = np.concatenate([loop[-(window // 2) :], loop, loop[: window // 2]])
     windows = np.lib.stride_tricks.sliding_window_view(wrapped, window)[::step]
-    level = np.median(windows, axis=1)
-    low, high = np.percentile(level, [2, 98])
+    level = np.sort(np.partition(windows, window // 2, axis=1)[:, window // 2])
+    low, high = level[round(0.02 * (level.size - 1))], level[round(0.98 * (level.size - 1))]
     return bool(high - low < EVEN_PAPER_SPREAD)
 
 
@@ -386,7 +389,8 @@ def _noise_sigma(values: FloatImage) -> float:
     if min(values.shape) < 3:
         return 0.0
     detail = (values - box_blur(values, 1))[::2, ::2]  # a quarter of the pixels is plenty
-    return float(1.4826 * np.median(np.abs(detail - np.median(detail))) / math.sqrt(8 / 9))
+    spread = quantile(np.abs(detail - quantile(detail, 0.5)), 0.5)
+    return float(1.4826 * spread / math.sqrt(8 / 9))
 
 
 def find_ink(residual: FloatImage) -> InkEvidence:
@@ -404,7 +408,7 @@ def find_ink(residual: FloatImage) -> InkEvidence:
     candidates = smooth[smooth > floor]
     if candidates.size < 3:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
-    level = float(np.percentile(candidates, 90))
+    level = quantile(candidates, 0.9)
     otsu = otsu_threshold(candidates, 0.0, level * 1.2)
     threshold = max(floor, min(max(otsu, 0.25 * level), 0.6 * level))
     return InkEvidence(smooth > threshold, smooth, sigma)
