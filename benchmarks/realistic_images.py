@@ -501,7 +501,8 @@ def _print_colour(rng: Rng) -> tuple[float, float, float]:
 def _band(length: int, start: float, width: float) -> FloatArray:
     """Anti-aliased coverage (0-1) of [start, start + width) along ``length`` pixels."""
     edges = np.arange(length, dtype=np.float64)
-    return np.clip(np.minimum(edges + 1, start + width) - np.maximum(edges, start), 0.0, 1.0)
+    coverage = np.minimum(edges + 1, start + width) - np.maximum(edges, start)
+    return np.asarray(np.clip(coverage, 0.0, 1.0), dtype=np.float64)
 
 
 def _rectangle(
@@ -542,7 +543,7 @@ def _layers(
     for coverage, colour in layers:
         a = np.clip(coverage, 0.0, 1.0)[..., None]
         rgb = rgb * (1.0 - a) + np.asarray(colour) * a
-    return rgb
+    return np.asarray(rgb, dtype=np.float64)
 
 
 def _digit_on_canvas(

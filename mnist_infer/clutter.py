@@ -131,23 +131,25 @@ class _Segments:
         self.any_partial = bool((self.straight & ~self.spans).any())
 
     def pixels(self, chosen: npt.NDArray[np.bool_] | None = None) -> BoolImage:
-        """The core pixels of the straight segments (or of the ``chosen`` ones among them)."""
+        """Return the core pixels of the straight segments (or of the ``chosen`` ones)."""
         if self.count == 0:
             return np.zeros((self.height, self.width), dtype=np.bool_)
         keep = self.straight if chosen is None else self.straight & chosen
-        painted: BoolImage = self.runs.subset(self.core & keep[self.segment]).paint()
-        return painted
+        return self.runs.subset(self.core & keep[self.segment]).paint()
 
     def spanning_widths(self) -> npt.NDArray[np.float64]:
-        """Thickness of the straight segments that span the image."""
+        """Return the thickness of the straight segments that span the image."""
         if self.count == 0:
             return np.zeros(0)
         widths: npt.NDArray[np.float64] = self.thickness[self.straight & self.spans]
         return widths
 
     def printed(self, pen: float | None, printed_width: float | None) -> npt.NDArray[np.bool_]:
-        """Which segments are printed lines: spanning the image and thin, thinner than the
-        pen, or as thin as the spanning lines."""
+        """Tell which segments are printed lines.
+
+        Printed: spanning the image and thin (against the pen too, if known), thinner than the
+        pen, or about as thin as the spanning lines.
+        """
         if self.count == 0:
             return np.zeros(0, dtype=np.bool_)
         chosen = self.straight & self.spans
@@ -156,11 +158,12 @@ class _Segments:
             chosen |= self.straight & (self.thickness <= THIN_LINE * pen)
         if printed_width is not None:
             chosen |= self.straight & (self.thickness <= 1.5 * printed_width + 0.5)
-        return chosen
+        result: npt.NDArray[np.bool_] = chosen
+        return result
 
 
 def _printed_lines(mask: BoolImage) -> BoolImage:
-    """Pixels of printed straight lines in ``mask``, crossings with pen strokes excepted."""
+    """Return the pixels of printed straight lines in ``mask``, pen crossings excepted."""
     nothing = np.zeros_like(mask)
     rows, columns = _Segments(mask), _Segments(np.ascontiguousarray(mask.T))
     if not rows.any_straight and not columns.any_straight:
@@ -185,7 +188,7 @@ def _printed_lines(mask: BoolImage) -> BoolImage:
 
 
 def _pen_width(ink: BoolImage) -> float | None:
-    """Typical stroke width of ``ink`` (twice its area over its outline); None if too little."""
+    """Return the typical stroke width of ``ink`` (twice area over outline), None if tiny."""
     area = int(ink.sum())
     if area < 20:
         return None
@@ -197,7 +200,7 @@ def _pen_width(ink: BoolImage) -> float | None:
 
 
 def _crossings(lines: BoolImage, mask: BoolImage) -> BoolImage:
-    """Pixels of horizontal ``lines`` where ink lies right above and right below the line."""
+    """Return the pixels of horizontal ``lines`` with ink right above and right below."""
     columns = mask_runs(lines.T)  # vertical runs of line pixels: row = column, start..end = rows
     height = lines.shape[0]
     above = columns.start - 1
@@ -207,15 +210,14 @@ def _crossings(lines: BoolImage, mask: BoolImage) -> BoolImage:
     crossing[inside] = (
         mask[above[inside], columns.row[inside]] & mask[below[inside], columns.row[inside]]
     )
-    painted: BoolImage = columns.subset(crossing).paint().T
-    return painted
+    return columns.subset(crossing).paint().T
 
 
 # --- rings --------------------------------------------------------------------------------------
 
 
 def _largest_pieces(mask: BoolImage) -> list[tuple[Box, int]]:
-    """(box, pixel count) of the connected pieces of ``mask``, largest first."""
+    """Return (box, pixel count) of the four largest connected pieces of ``mask``."""
     runs = mask_runs(mask)
     if len(runs) == 0:
         return []
@@ -236,7 +238,7 @@ def _largest_pieces(mask: BoolImage) -> list[tuple[Box, int]]:
 
 
 def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
-    """The pixels of a ring drawn round the digit, or None when there is no such ring."""
+    """Return the pixels of a ring drawn round the digit, or None when there is none."""
     if not pieces:
         return None
     largest = pieces[0][1]
@@ -327,7 +329,7 @@ def _ellipse_misfit(angles: npt.NDArray[np.float64], radius: npt.NDArray[np.floa
 
 
 def _underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
-    """The pixels of a stroke underlining the ink, or None when there is none."""
+    """Return the pixels of a stroke underlining the ink, or None when there is none."""
     if not pieces:
         return None
     separate = _separate_underline(mask, pieces)
@@ -390,7 +392,7 @@ def _underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | No
 
 
 def _separate_underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
-    """A flat piece under the largest one, at least half as wide as it: an underline."""
+    """Return a flat piece under the largest one and about as wide (an underline), or None."""
     (top, bottom, left, right), size = pieces[0]
     height, width = bottom - top, right - left
     for (p_top, p_bottom, p_left, p_right), p_size in pieces[1:4]:
@@ -400,9 +402,7 @@ def _separate_underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolI
         overlaps = p_left < right and p_right > left
         if flat and below and overlaps and p_size < size:
             runs = mask_runs(mask)
-            piece, _ = label_runs(runs)
             inside = (runs.row >= p_top) & (runs.row < p_bottom)
             inside &= (runs.start >= p_left) & (runs.end <= p_right)
-            painted: BoolImage = runs.subset(inside).paint()
-            return painted
+            return runs.subset(inside).paint()
     return None

@@ -223,10 +223,19 @@ def _normalise_strokes(crop: FloatImage) -> FloatImage:
 
 def _stroke_width(ink: FloatImage) -> float:
     """Mean stroke width in pixels: twice the ink area over the length of its outline."""
-    padded = np.pad(ink, 1)
-    gy, gx = np.gradient(padded)
-    outline = float(np.hypot(gx, gy).sum())
-    return 2.0 * float(padded.sum()) / max(outline, 1e-9)
+    h, w = ink.shape
+    padded = np.zeros((h + 2, w + 2), dtype=np.float32)
+    padded[1:-1, 1:-1] = ink
+    # np.gradient of the zero-padded image: central differences inside, and the one-sided
+    # ones at the padding's edge are zero (padding against padding) except where ink meets it.
+    gy = np.zeros_like(padded)
+    gx = np.zeros_like(padded)
+    gy[1:-1] = (padded[2:] - padded[:-2]) * np.float32(0.5)
+    gx[:, 1:-1] = (padded[:, 2:] - padded[:, :-2]) * np.float32(0.5)
+    gy[0], gy[-1] = padded[1] - padded[0], padded[-1] - padded[-2]
+    gx[:, 0], gx[:, -1] = padded[:, 1] - padded[:, 0], padded[:, -1] - padded[:, -2]
+    outline = float(np.sqrt(gx * gx + gy * gy).sum())
+    return 2.0 * float(ink.sum()) / max(outline, 1e-9)
 
 
 def _fit_and_centre(crop: FloatImage) -> FloatImage:
@@ -236,11 +245,12 @@ def _fit_and_centre(crop: FloatImage) -> FloatImage:
     high-resolution crop is resampled once; the shift is a whole number of output pixels, as in
     MNIST (a 28x28 MNIST digit comes back unchanged).
     """
-    values = crop.astype(np.float64)
     scale = BOX_SIDE / max(crop.shape)
-    mass = values.sum()
-    cy = float((values.sum(axis=1) * (np.arange(crop.shape[0]) + 0.5)).sum() / mass)
-    cx = float((values.sum(axis=0) * (np.arange(crop.shape[1]) + 0.5)).sum() / mass)
+    row_mass = crop.sum(axis=1, dtype=np.float64)
+    col_mass = crop.sum(axis=0, dtype=np.float64)
+    mass = float(row_mass.sum())
+    cy = float(row_mass @ (np.arange(crop.shape[0]) + 0.5)) / mass
+    cx = float(col_mass @ (np.arange(crop.shape[1]) + 0.5)) / mass
     # Output pixel j covers source [(j - ox) / scale, ...): the centre of mass lands on 14.
     oy = round(MNIST_CENTRE + 0.5 - cy * scale)
     ox = round(MNIST_CENTRE + 0.5 - cx * scale)
@@ -250,7 +260,9 @@ def _fit_and_centre(crop: FloatImage) -> FloatImage:
     pad_left = max(0, math.ceil(-start_x) + 1)
     pad_bottom = max(0, math.ceil(start_y + span) + 1 - crop.shape[0])
     pad_right = max(0, math.ceil(start_x + span) + 1 - crop.shape[1])
-    canvas = np.pad(crop.astype(np.float32), ((pad_top, pad_bottom), (pad_left, pad_right)))
+    h, w = crop.shape
+    canvas = np.zeros((pad_top + h + pad_bottom, pad_left + w + pad_right), dtype=np.float32)
+    canvas[pad_top : pad_top + h, pad_left : pad_left + w] = crop
     y0, x0 = pad_top + start_y, pad_left + start_x
     resized = Image.fromarray(canvas, mode="F").resize(
         (IMAGE_SIDE, IMAGE_SIDE),

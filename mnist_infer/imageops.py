@@ -52,7 +52,7 @@ def box_blur(values: FloatImage, radius: int) -> FloatImage:
     padded[:, :radius] = padded[:, radius : radius + 1]
     padded[:, radius + w :] = padded[:, radius + w - 1 : radius + w]
     if radius <= 4:
-        rows = padded[: h].copy()
+        rows = padded[:h].copy()
         for k in range(1, size):
             rows += padded[k : k + h]
         out = rows[:, :w].copy()
@@ -140,7 +140,7 @@ def otsu_threshold(values: npt.NDArray[np.floating], low: float, high: float) ->
 
 
 def quantile(values: npt.NDArray[np.floating], fraction: float) -> float:
-    """The ``fraction`` quantile of ``values`` (linear between ranks, as ``np.percentile``).
+    """Return the ``fraction`` quantile of ``values`` (linear between ranks, as np.percentile).
 
     One ``np.partition`` instead of ``np.percentile``'s general machinery: the same answer at a
     fraction of the cost on the small arrays the front end works on. ``values`` is not empty.
@@ -204,7 +204,9 @@ class Runs:
     hundred of them, against tens of thousands of pixels.
     """
 
-    def __init__(self, row: IntArray, start: IntArray, end: IntArray, shape: tuple[int, int]):
+    def __init__(
+        self, row: IntArray, start: IntArray, end: IntArray, shape: tuple[int, int]
+    ) -> None:
         self.row, self.start, self.end, self.shape = row, start, end, shape
 
     def __len__(self) -> int:
@@ -212,31 +214,36 @@ class Runs:
 
     @property
     def length(self) -> IntArray:
-        """Pixels in each run."""
+        """Return the number of pixels in each run."""
         return self.end - self.start
 
     def subset(self, keep: npt.NDArray[np.bool_]) -> Runs:
-        """The runs where ``keep`` is True, in the same order."""
+        """Return the runs where ``keep`` is True, in the same order."""
         return Runs(self.row[keep], self.start[keep], self.end[keep], self.shape)
 
-    def paint(self, values: npt.NDArray[np.generic] | None = None) -> npt.NDArray[np.generic]:
-        """An image of the runs: True on them (or each run's entry of ``values``), else 0."""
-        h, w = self.shape
+    def _flat_pixels(self) -> IntArray:
+        """Return the flat indices of every pixel on the runs."""
         lengths = self.length
         total = int(lengths.sum())
         offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        flat = np.repeat(self.row * w + self.start, lengths) + offsets
-        if values is None:
-            out_bool = np.zeros(h * w, dtype=np.bool_)
-            out_bool[flat] = True
-            return out_bool.reshape(h, w)
-        out = np.zeros(h * w, dtype=values.dtype)
-        out[flat] = np.repeat(values, lengths)
-        return out.reshape(h, w)
+        flat: IntArray = np.repeat(self.row * self.shape[1] + self.start, lengths) + offsets
+        return flat
+
+    def paint(self) -> BoolImage:
+        """Return a mask of the runs: True on them, False elsewhere."""
+        out = np.zeros(self.shape[0] * self.shape[1], dtype=np.bool_)
+        out[self._flat_pixels()] = True
+        return out.reshape(self.shape)
+
+    def paint_labels(self, labels: IntArray) -> IntArray:
+        """Return an image holding each run's entry of ``labels`` on its pixels, 0 elsewhere."""
+        out = np.zeros(self.shape[0] * self.shape[1], dtype=np.int64)
+        out[self._flat_pixels()] = np.repeat(labels, self.length)
+        return out.reshape(self.shape)
 
 
 def mask_runs(mask: BoolImage) -> Runs:
-    """The horizontal runs of ``mask`` (row-major order).
+    """Return the horizontal runs of ``mask`` (row-major order).
 
     Each row is prefixed with one False pixel and the whole flattened, so every run starts and
     ends with a change between neighbours in one long line: one comparison, one ``flatnonzero``.

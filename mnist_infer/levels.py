@@ -104,13 +104,14 @@ class InkLevels:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(height, width) of the analysis image."""
+        """Return (height, width) of the analysis image."""
         h, w = self.residual.shape
         return int(h), int(w)
 
     def window(self, box: Box, zoom: float) -> FloatImage:
-        """The residual of ``box`` (analysis pixels) redone from ``source`` at ``zoom`` times
-        analysis size: the same compositing, polarity and background, finer pixels.
+        """Redo the residual of ``box`` (analysis pixels) from ``source``, ``zoom`` times finer.
+
+        The same compositing, polarity and background as the analysis, on finer pixels.
         """
         top, bottom, left, right = box
         width, height = self.source.size
@@ -206,7 +207,7 @@ def emit(trace: TraceCallback | None, name: str, image: FloatImage) -> None:
 
 
 def _gray_and_alpha(image: Image.Image) -> tuple[FloatImage, FloatImage | None]:
-    """Grey levels and (if the image has transparency) alpha, both float32 in [0, 1]."""
+    """Return grey levels and (with transparency) alpha, both float32 in [0, 1]."""
     if image.mode == "LA":
         la = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
         alpha = la[..., 1]
@@ -240,9 +241,7 @@ def _composite(gray: FloatImage, alpha: FloatImage) -> tuple[FloatImage, float]:
 # --- step 2: polarity ------------------------------------------------------------------------
 
 
-def _ink_is_dark(
-    gray: FloatImage, even: bool, small: bool, medians: FloatImage | None
-) -> bool:
+def _ink_is_dark(gray: FloatImage, even: bool, small: bool, medians: FloatImage | None) -> bool:
     """Tell whether the ink is darker than the paper, from the strongest deviations from it.
 
     Evenly lit paper has the border's median as its level, which no digit however large can
@@ -296,8 +295,10 @@ def _evenly_lit(values: FloatImage) -> bool:
 
 
 def _edge_line(rows: FloatImage) -> FloatImage:
-    """The first of ``rows`` (the image's edge first, then the next two inwards) averaged over
-    its 5x5 neighbourhood, edges replicated: (3 r0 + r1 + r2) / 5 across, a 5-box along."""
+    """Average the first of ``rows`` (the image's edge, then two inwards) over 5x5 pixels.
+
+    Edges are replicated: (3 r0 + r1 + r2) / 5 across the edge, a 5-pixel box along it.
+    """
     if rows.shape[0] < 3:
         line = rows[0].astype(np.float32)
     else:
@@ -342,7 +343,7 @@ def _two_tone(values: FloatImage) -> bool:
 def _block_percentiles(
     values: FloatImage, percentiles: tuple[float, ...]
 ) -> tuple[FloatImage, ...]:
-    """Percentiles of square blocks an eighth of the longer side wide (8 blocks across).
+    """Return percentiles of square blocks an eighth of the longer side wide.
 
     Every other pixel of a block is plenty for a percentile; one ``np.percentile`` call gives
     all the percentiles asked for.
@@ -361,7 +362,7 @@ def _block_percentiles(
 
 
 def _surface(grid: FloatImage, shape: tuple[int, int]) -> FloatImage:
-    """A smooth surface of ``shape`` through a grid of block values (see ``_block_percentiles``).
+    """Return a smooth surface of ``shape`` through a grid of block values.
 
     Block values are median-filtered over their neighbours twice (a block inside a thick stroke
     takes its neighbours' value; a median is unbiased on a gradient), averaged, and interpolated

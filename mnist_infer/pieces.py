@@ -13,7 +13,6 @@ mark at the edge) is dropped, so it can neither widen the crop nor move the cent
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -54,12 +53,12 @@ class Piece:
 
     @property
     def height(self) -> int:
-        """Height of the box in source pixels."""
+        """Return the height of the box in source pixels."""
         return self.box[1] - self.box[0]
 
     @property
     def width(self) -> int:
-        """Width of the box in source pixels."""
+        """Return the width of the box in source pixels."""
         return self.box[3] - self.box[2]
 
 
@@ -75,14 +74,14 @@ class InkPieces:
     analysis_boxes: tuple[Box, ...]  # each piece's box in analysis pixels
 
     def region(self, chosen: Sequence[Piece]) -> BoolImage:
-        """Analysis-size mask of the chosen pieces, grown by one pixel (their neighbourhood)."""
+        """Return an analysis-size mask of the chosen pieces, grown by one pixel."""
         keep = np.zeros(len(self.pieces) + 1, dtype=np.bool_)
         keep[[piece.index + 1 for piece in chosen]] = True
         grown: BoolImage = dilate(keep[self.labels])
         return grown
 
     def digit(self) -> list[Piece]:
-        """The pieces that make the digit of a one-digit image (see the module notes)."""
+        """Return the pieces that make the digit of a one-digit image (see the module notes)."""
         if not self.pieces:
             raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
         main = max(self.pieces, key=lambda piece: piece.mass)
@@ -112,7 +111,7 @@ def find_pieces(levels: InkLevels, cleaned: Cleaned) -> InkPieces:
     grown = dilate(mask)
     runs = mask_runs(grown)
     component, count = label_runs(runs)
-    labels: npt.NDArray[np.int64] = runs.paint(component + 1)  # type: ignore[assignment]
+    labels = runs.paint_labels(component + 1)
     labels = np.where(mask, labels, 0)
     weights = np.where(mask, levels.evidence.smooth, 0.0)
     masses = np.bincount(labels.ravel(), weights=weights.ravel(), minlength=count + 1)[1:]
@@ -131,26 +130,30 @@ def find_pieces(levels: InkLevels, cleaned: Cleaned) -> InkPieces:
     bottom = np.where(bottom < h, bottom - 1, bottom)
     right = np.where(right < w, right - 1, right)
     factor = levels.source_scale / levels.scale  # source pixels per analysis pixel
-    size = levels.source.size
-    full_h = size[1] * levels.source_scale
-    full_w = size[0] * levels.source_scale
-    pieces = []
-    boxes = []
-    for index in range(count):
-        box = (int(top[index]), int(bottom[index]), int(left[index]), int(right[index]))
-        boxes.append(box)
-        source_box = (
-            int(math.floor(box[0] * factor)),
-            int(min(full_h, math.ceil(box[1] * factor))),
-            int(math.floor(box[2] * factor)),
-            int(min(full_w, math.ceil(box[3] * factor))),
+    full_h = round(levels.source.height * levels.source_scale)
+    full_w = round(levels.source.width * levels.source_scale)
+    boxes = np.stack([top, bottom, left, right], axis=1)
+    source = np.stack(
+        [
+            np.floor(top * factor),
+            np.minimum(full_h, np.ceil(bottom * factor)),
+            np.floor(left * factor),
+            np.minimum(full_w, np.ceil(right * factor)),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    analysis_boxes = [(a, b, c, d) for a, b, c, d in boxes.tolist()]
+    pieces = [
+        Piece(index, (a, b, c, d), mass)
+        for index, ((a, b, c, d), mass) in enumerate(
+            zip(source.tolist(), masses.tolist(), strict=True)
         )
-        pieces.append(Piece(index, source_box, float(masses[index])))
+    ]
     return InkPieces(
         pieces=tuple(pieces),
         levels=levels,
         labels=labels,
         mask=mask,
         clutter=cleaned.clutter,
-        analysis_boxes=tuple(boxes),
+        analysis_boxes=tuple(analysis_boxes),
     )
