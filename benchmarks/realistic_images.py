@@ -769,6 +769,30 @@ VARIATIONS: tuple[Variation, ...] = (
 )  # fmt: skip
 
 
+def render_mixed(
+    folder: Path,
+    count: int,
+    images: npt.NDArray[np.uint8],
+    labels: npt.NDArray[np.uint8],
+    seed: int = 0,
+) -> dict[str, int]:
+    """Write ``count`` files into ``folder``, the variations taking turns; {path: label}.
+
+    Digits are drawn from one seeded shuffle of ``images``; file ``k`` is variation
+    ``k % len(VARIATIONS)``, named ``<k>_<variation>_<label>``.
+    """
+    order = np.random.default_rng(seed).permutation(len(images))
+    truth: dict[str, int] = {}
+    for item in range(count):
+        number = item % len(VARIATIONS)
+        index = int(order[item % len(order)])
+        rendered = VARIATIONS[number].render(images[index], variation_rng(seed, number, item))
+        name = f"{item:05d}_{VARIATIONS[number].name}_{int(labels[index])}{rendered.suffix}"
+        rendered.save(folder / name)
+        truth[str(folder / name)] = int(labels[index])
+    return truth
+
+
 def variation_rng(seed: int, variation_index: int, item: int) -> Rng:
     """The generator for one image: independent of how many images or variations are drawn."""
     return np.random.default_rng([seed, variation_index, item])

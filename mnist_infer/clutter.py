@@ -32,6 +32,8 @@ from mnist_infer.imageops import BoolImage, Box, bounding_box, label_runs, mask_
 
 __all__ = ["Cleaned", "remove_clutter"]
 
+#: Images smaller than this (shorter side, analysis pixels) are not searched for clutter.
+SMALL_IMAGE: Final = 48
 #: A straight run counts as a line candidate from this fraction of the image side on.
 LINE_MIN_FRACTION: Final = 0.15
 #: Lines are at least this many times longer than thick.
@@ -75,16 +77,26 @@ class Cleaned:
 
 
 def remove_clutter(mask: BoolImage) -> Cleaned:
-    """Take printed lines, rings round the digit and underlines out of an ink mask."""
+    """Take printed lines, rings round the digit and underlines out of an ink mask.
+
+    Images under ``SMALL_IMAGE`` pixels on their shorter side (an MNIST array as a file, a
+    small crop) are left as they are: at that size a digit's strokes and a printed line are
+    a pixel or two wide alike.
+    """
+    if min(mask.shape) < SMALL_IMAGE:
+        return Cleaned(mask, np.zeros_like(mask))
     clean = mask & ~_printed_lines(mask)
     pieces = _largest_pieces(clean)
+    circled = False
     for _ in range(2):  # a ring drawn twice round shows two strands
         ring = _ring(clean, pieces)
         if ring is None:
             break
         clean &= ~ring
         pieces = _largest_pieces(clean)
-    underline = _underline(clean, pieces)
+        circled = True
+    # A ring touching the digit cuts pieces off it; those are not underlines.
+    underline = None if circled else _underline(clean, pieces)
     if underline is not None:
         clean &= ~underline
     return Cleaned(clean, mask & ~clean)
@@ -290,8 +302,8 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     limit = np.interp(theta, angles, edge, period=2 * math.pi)
     distance = np.hypot(rows - cy, cols - cx)
     window = mask[top:bottom, left:right]
-    ring_pixels = window & (distance >= limit)
-    inner = window & (distance < limit - 1.5)
+    ring_pixels = window & (distance >= limit - 1.5)  # the band's ragged inner edge too
+    inner = window & (distance < limit - 3.0)
     if int(inner.sum()) < RING_INNER * int(ring_pixels.sum()):
         return None  # nothing (much) inside: a 0, not a ring round a digit
     inner_top, inner_bottom, inner_left, inner_right = bounding_box(inner)
@@ -400,7 +412,7 @@ def _separate_underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolI
         flat = p_height <= 0.3 * p_width and p_width >= 0.5 * max(width, 0.5 * height)
         below = p_top >= bottom - 0.1 * height and p_top <= bottom + 0.5 * height
         overlaps = p_left < right and p_right > left
-        if flat and below and overlaps and p_size < size:
+        if flat and below and overlaps and 0.1 * size <= p_size < size:
             runs = mask_runs(mask)
             inside = (runs.row >= p_top) & (runs.row < p_bottom)
             inside &= (runs.start >= p_left) & (runs.end <= p_right)

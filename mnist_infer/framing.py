@@ -31,12 +31,15 @@ from mnist_infer.errors import NoDigitFoundError
 from mnist_infer.imageops import (
     BoolImage,
     FloatImage,
+    TraceCallback,
     bounding_box,
     box_blur,
+    dilate,
+    emit,
     gaussian_blur,
     quantile,
 )
-from mnist_infer.levels import InkEvidence, TraceCallback, emit, find_ink, ink_levels
+from mnist_infer.levels import InkEvidence, find_ink, ink_levels
 from mnist_infer.pieces import InkPieces, Piece, find_pieces
 
 __all__ = ["TraceCallback", "frame_digit", "frame_pieces"]
@@ -82,7 +85,7 @@ def frame_pieces(
     if not chosen:
         raise NoDigitFoundError("no ink found: no pieces were chosen")
     levels = found.levels
-    region = found.region(chosen)
+    region = _region(found, chosen)
     emit(trace, "pieces", region.astype(np.float32))
     kept = found.mask & region
     top, bottom, left, right = bounding_box(kept if kept.any() else region)
@@ -113,6 +116,18 @@ def frame_pieces(
     framed = _fit_and_centre(crop)
     emit(trace, "framed", framed)
     return framed
+
+
+def _region(found: InkPieces, chosen: Sequence[Piece]) -> BoolImage:
+    """Return the analysis-size mask of the chosen pieces and their neighbourhood.
+
+    That is each piece grown by two pixels (its rim in ``found.labels``, then one more): the
+    faint anti-aliased edge of a stroke lies below the ink mask's threshold and belongs to the
+    digit all the same.
+    """
+    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
+    keep[[piece.index + 1 for piece in chosen]] = True
+    return dilate(keep[found.labels])
 
 
 def _resize_mask(mask: BoolImage, size: tuple[int, int]) -> BoolImage:
@@ -269,4 +284,29 @@ def _fit_and_centre(crop: FloatImage) -> FloatImage:
         SHRINK if scale <= 1 else ENLARGE,
         box=(x0, y0, x0 + span, y0 + span),
     )
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    framed = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    return _recentre(framed)
+
+
+def _recentre(framed: FloatImage) -> FloatImage:
+    """Shift by whole pixels so the result's own centre of mass is within half a pixel of 14.
+
+    Resampling a small crop can move the centre of mass by a fraction of a pixel from where the
+    crop's own centre of mass put it.
+    """
+    mass = float(framed.sum())
+    if mass <= 0.0:
+        return framed
+    index = np.arange(IMAGE_SIDE) + 0.5
+    cy = float(framed.sum(axis=1) @ index) / mass - 0.5
+    cx = float(framed.sum(axis=0) @ index) / mass - 0.5
+    dy, dx = round(MNIST_CENTRE - cy), round(MNIST_CENTRE - cx)
+    if dy == 0 and dx == 0:
+        return framed
+    shifted = np.zeros_like(framed)
+    src_y = slice(max(0, -dy), IMAGE_SIDE - max(0, dy))
+    src_x = slice(max(0, -dx), IMAGE_SIDE - max(0, dx))
+    dst_y = slice(max(0, dy), IMAGE_SIDE - max(0, -dy))
+    dst_x = slice(max(0, dx), IMAGE_SIDE - max(0, -dx))
+    shifted[dst_y, dst_x] = framed[src_y, src_x]
+    return shifted

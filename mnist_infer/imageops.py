@@ -16,11 +16,13 @@ __all__ = [
     "BoolImage",
     "Box",
     "FloatImage",
+    "TraceCallback",
     "border_pixels",
     "bounding_box",
     "box_blur",
     "box_gap",
     "dilate",
+    "emit",
     "gaussian_blur",
     "label_components",
     "neighbourhood_filter",
@@ -32,6 +34,15 @@ FloatImage = npt.NDArray[np.float32]
 BoolImage = npt.NDArray[np.bool_]
 #: (top, bottom, left, right) in pixels, bottom and right exclusive.
 Box = tuple[int, int, int, int]
+#: Called with (stage name, image) for every intermediate stage of the front end
+#: (``mnist_infer.framing.frame_digit``'s ``trace``).
+TraceCallback = Callable[[str, FloatImage], None]
+
+
+def emit(trace: TraceCallback | None, name: str, image: FloatImage) -> None:
+    """Hand one stage to ``trace`` (clipped to [0, 1], float32), if there is a trace."""
+    if trace is not None:
+        trace(name, np.clip(image, 0.0, 1.0).astype(np.float32))
 
 
 def box_blur(values: FloatImage, radius: int) -> FloatImage:

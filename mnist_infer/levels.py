@@ -19,7 +19,6 @@ without analysing the whole page at full size.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,8 +30,10 @@ from mnist_infer.imageops import (
     BoolImage,
     Box,
     FloatImage,
+    TraceCallback,
     border_pixels,
     box_blur,
+    emit,
     neighbourhood_filter,
     otsu_threshold,
     quantile,
@@ -48,9 +49,6 @@ __all__ = [
     "find_ink",
     "ink_levels",
 ]
-
-#: Called with (stage name, image) for every intermediate stage (see ``framing.frame_digit``).
-TraceCallback = Callable[[str, FloatImage], None]
 
 #: Longer side (pixels) of the copy on which polarity, background, mask and clutter are decided.
 ANALYSIS_SIDE: Final = 160
@@ -198,12 +196,6 @@ def ink_levels(image: Image.Image, *, trace: TraceCallback | None = None) -> Ink
         background=background,
         offset=offset,
     )
-
-
-def emit(trace: TraceCallback | None, name: str, image: FloatImage) -> None:
-    """Hand one stage to ``trace`` (clipped to [0, 1], float32), if there is a trace."""
-    if trace is not None:
-        trace(name, np.clip(image, 0.0, 1.0).astype(np.float32))
 
 
 def _gray_and_alpha(image: Image.Image) -> tuple[FloatImage, FloatImage | None]:

@@ -13,7 +13,6 @@ mark at the edge) is dropped, so it can neither widen the crop nor move the cent
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,17 +67,10 @@ class InkPieces:
 
     pieces: tuple[Piece, ...]
     levels: InkLevels
-    labels: npt.NDArray[np.int64]  # analysis-size image: piece index + 1, 0 = no piece
+    labels: npt.NDArray[np.int64]  # analysis size: piece index + 1 on each piece and its rim
     mask: BoolImage  # the ink mask without clutter (analysis size)
     clutter: BoolImage  # what clutter removal took out (analysis size)
     analysis_boxes: tuple[Box, ...]  # each piece's box in analysis pixels
-
-    def region(self, chosen: Sequence[Piece]) -> BoolImage:
-        """Return an analysis-size mask of the chosen pieces, grown by one pixel."""
-        keep = np.zeros(len(self.pieces) + 1, dtype=np.bool_)
-        keep[[piece.index + 1 for piece in chosen]] = True
-        grown: BoolImage = dilate(keep[self.labels])
-        return grown
 
     def digit(self) -> list[Piece]:
         """Return the pieces that make the digit of a one-digit image (see the module notes)."""
@@ -111,8 +103,7 @@ def find_pieces(levels: InkLevels, cleaned: Cleaned) -> InkPieces:
     grown = dilate(mask)
     runs = mask_runs(grown)
     component, count = label_runs(runs)
-    labels = runs.paint_labels(component + 1)
-    labels = np.where(mask, labels, 0)
+    labels = runs.paint_labels(component + 1)  # on the grown mask: each piece and its rim
     weights = np.where(mask, levels.evidence.smooth, 0.0)
     masses = np.bincount(labels.ravel(), weights=weights.ravel(), minlength=count + 1)[1:]
     h, w = mask.shape
