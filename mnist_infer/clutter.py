@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from mnist_infer.imageops import BoolImage, Box, bounding_box, label_runs, mask_runs
+from mnist_infer.imageops import BoolImage, Box, bounding_box, dilate, label_runs, mask_runs
 
 __all__ = ["Cleaned", "remove_clutter"]
 
@@ -45,11 +45,20 @@ SPAN_MARGIN: Final = 0.1
 PRINTED_WIDTH: Final = 0.03
 #: A spanning line is printed only when thinner than this share of the pen (if it is known).
 SPANNING_LINE: Final = 0.6
+#: Spanning lines are rules only where the writing (the ink that is not straight lines)
+#: covers at most this share of the image along them.
+WRITING_SPAN: Final = 0.8
+#: Lines thinner than the pen need this many of them, each this share of the image long.
+FRAME_LINES: Final = 3
+FRAME_LENGTH: Final = 0.3
 #: A line that does not span the image is printed when thinner than this share of the pen.
 THIN_LINE: Final = 0.5
 #: A stroke touching the digit's bottom is an underline when it reaches this share of the
 #: digit's width past it on both sides (a 2's base starts where its diagonal ends).
-UNDERLINE_OVERHANG: Final = 0.1
+UNDERLINE_OVERHANG: Final = 0.25
+#: ...and is this many times as long as the digit is wide.
+UNDERLINE_LENGTH: Final = 1.25
+TOUCHING_UNDERLINES = True
 #: Rays cast from the middle of a piece to test for a ring around the digit.
 RAYS: Final = 48
 #: Spacing of the samples along a ray, in pixels.
@@ -64,8 +73,13 @@ RING_MISFIT: Final = 0.08
 RING_DEPTH: Final = 0.45
 #: ...and the ink inside it has at least this share of the ring's pixels.
 RING_INNER: Final = 0.25
-#: The ink inside a ring spans at least this share of the ring's inner height and width.
-RING_FILL: Final = 0.5
+#: Ink inside a ring touches it at a few points at most: this share of it, within 2 pixels.
+RING_CONTACT: Final = 0.12
+#: Ink inside a ring that touches it is at most this share of the ring's inner height.
+RING_MARGIN: Final = 0.8
+#: The ink inside a ring spans at least this share of the ring's inner height (a digit is
+#: taller than the ring's margin; a digit's own middle strokes are not).
+RING_FILL: Final = 0.6
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,14 @@ class _Segments:
         keep = self.straight if chosen is None else self.straight & chosen
         return self.runs.subset(self.core & keep[self.segment]).paint()
 
+    def thin_count(self, pen: float | None) -> int:
+        """Count the long straight segments thinner than the pen's share ``THIN_LINE``."""
+        if self.count == 0 or pen is None:
+            return 0
+        extent = self.right - self.left
+        thin = self.straight & (self.thickness <= THIN_LINE * pen)
+        return int((thin & (extent >= FRAME_LENGTH * self.width)).sum())
+
     def spanning_widths(self) -> npt.NDArray[np.float64]:
         """Return the thickness of the straight segments that span the image."""
         if self.count == 0:
@@ -181,12 +203,23 @@ def _printed_lines(mask: BoolImage) -> BoolImage:
     if not rows.any_straight and not columns.any_straight:
         return nothing
     # The pen is only asked about when some straight line does not span the image.
-    pen = _pen_width(mask & ~(rows.pixels() | columns.pixels().T))
+    rest = mask & ~(rows.pixels() | columns.pixels().T)
+    pen = _pen_width(rest)
+    # A line spanning the image is a rule only where the writing does not span it as well (a
+    # digit filling a tight crop has strokes from edge to edge).
+    if rest.any():
+        if rows.count and _extent(rest.any(axis=0)) > WRITING_SPAN:
+            rows.spans[:] = False
+        if columns.count and _extent(rest.any(axis=1)) > WRITING_SPAN:
+            columns.spans[:] = False
     # Lines as thick as the spanning ones are printed too: a form prints all its lines alike.
     spanning = np.concatenate([rows.spanning_widths(), columns.spanning_widths()])
     printed_width = float(np.median(spanning)) if spanning.size else None
-    chosen_rows = rows.printed(pen, printed_width)
-    chosen_columns = columns.printed(pen, printed_width)
+    # Lines much thinner than the pen count without a spanning line when there are a few of
+    # them (a printed box has four sides; a digit has no more than one or two straight strokes).
+    frame = rows.thin_count(pen) + columns.thin_count(pen) >= FRAME_LINES
+    chosen_rows = rows.printed(pen if frame else None, printed_width)
+    chosen_columns = columns.printed(pen if frame else None, printed_width)
     found = nothing
     # A pen stroke crossing a line has ink right above and below it (left and right of a
     # vertical line): that part of the line is the stroke's, and stays.
@@ -197,6 +230,12 @@ def _printed_lines(mask: BoolImage) -> BoolImage:
         vertical = columns.pixels(chosen_columns)
         found = found | (vertical & ~_crossings(vertical, np.ascontiguousarray(mask.T))).T
     return found
+
+
+def _extent(occupied: npt.NDArray[np.bool_]) -> float:
+    """Share of a line of pixels between its first and last occupied one."""
+    where = np.flatnonzero(occupied)
+    return float(where[-1] - where[0] + 1) / occupied.size
 
 
 def _pen_width(ink: BoolImage) -> float | None:
@@ -304,15 +343,18 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     window = mask[top:bottom, left:right]
     ring_pixels = window & (distance >= limit - 1.5)  # the band's ragged inner edge too
     inner = window & (distance < limit - 3.0)
-    if int(inner.sum()) < RING_INNER * int(ring_pixels.sum()):
+    inner_count = int(inner.sum())
+    if inner_count < RING_INNER * int(ring_pixels.sum()):
         return None  # nothing (much) inside: a 0, not a ring round a digit
+    touching = int((dilate(dilate(ring_pixels)) & inner).sum())
+    if touching > RING_CONTACT * inner_count:
+        return None  # the ink inside grows out of the band: one digit's strokes, not a ring
     inner_top, inner_bottom, inner_left, inner_right = bounding_box(inner)
     ring_h = float(np.ptp(edge * np.sin(angles)))
-    ring_w = float(np.ptp(edge * np.cos(angles)))
-    if (inner_bottom - inner_top) < RING_FILL * ring_h and (
-        inner_right - inner_left
-    ) < RING_FILL * ring_w:
-        return None  # only a little ink in the middle: an 8's crossing, not a digit
+    if inner_bottom - inner_top < RING_FILL * ring_h:
+        return None  # little ink inside, or only across: an 8's crossing, a 3's middle stroke
+    if touching and inner_bottom - inner_top > RING_MARGIN * ring_h:
+        return None  # touching it and as tall as it: a 0 with a stroke inside, not a ring
     ring = np.zeros_like(mask)
     ring[top:bottom, left:right] = ring_pixels
     return ring
@@ -345,7 +387,7 @@ def _underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | No
     if not pieces:
         return None
     separate = _separate_underline(mask, pieces)
-    if separate is not None:
+    if separate is not None or not TOUCHING_UNDERLINES:
         return separate
     (top, bottom, left, right), _ = pieces[0]
     # The writing and what lies just below and beside it.
@@ -386,6 +428,8 @@ def _underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | No
     right_part = np.flatnonzero(only_line[last_other + 1 :]) + last_other + 1
     if left_part.size < beyond or right_part.size < beyond:
         return None
+    if right_part[-1] - left_part[0] + 1 < UNDERLINE_LENGTH * (last_other - first_other + 1):
+        return None  # not much longer than the writing is wide: a 2's base, not an underline
     # The line through the stroke's centre where it is alone; its pixels are the underline.
     xs = np.concatenate([left_part, right_part])
     centres = (low_start[xs] + lowest[xs] - 1) / 2.0
