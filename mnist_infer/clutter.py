@@ -12,8 +12,8 @@ clutter, so that the ink pieces that ``mnist_infer.pieces`` finds are the writin
   directions the outermost ink is a thin band with a gap of paper inside it and more ink inside
   that, and the ink inside fills most of the ring. A 0 has nothing inside; an 8 has only its
   crossing inside, a small part of its height; neither is a ring.
-* **Underlines**: a thin stroke along the bottom of the ink that reaches past the rest of the
-  ink on both sides (a 2's base does not reach past its top on the left).
+* **Underlines**: a flat stroke under the writing, apart from it, that reaches past it on
+  both sides (a 2's base, even broken off, starts where its diagonal ends).
 
 Specks and other marks away from the digit are left to the digit's selection in
 ``mnist_infer.pieces``, which keeps only the main ink mass and what lies close to it.
@@ -53,12 +53,9 @@ FRAME_LINES: Final = 3
 FRAME_LENGTH: Final = 0.3
 #: A line that does not span the image is printed when thinner than this share of the pen.
 THIN_LINE: Final = 0.5
-#: A stroke touching the digit's bottom is an underline when it reaches this share of the
-#: digit's width past it on both sides (a 2's base starts where its diagonal ends).
-UNDERLINE_OVERHANG: Final = 0.25
-#: ...and is this many times as long as the digit is wide.
-UNDERLINE_LENGTH: Final = 1.25
-TOUCHING_UNDERLINES = True
+#: A flat piece under the writing is an underline when it reaches past it on both sides by
+#: this share of its width.
+SEPARATE_OVERHANG: Final = 0.08
 #: Rays cast from the middle of a piece to test for a ring around the digit.
 RAYS: Final = 48
 #: Spacing of the samples along a ray, in pixels.
@@ -208,9 +205,9 @@ def _printed_lines(mask: BoolImage) -> BoolImage:
     # A line spanning the image is a rule only where the writing does not span it as well (a
     # digit filling a tight crop has strokes from edge to edge).
     if rest.any():
-        if rows.count and _extent(rest.any(axis=0)) > WRITING_SPAN:
+        if rows.count and _extent(np.asarray(rest.any(axis=0))) > WRITING_SPAN:
             rows.spans[:] = False
-        if columns.count and _extent(rest.any(axis=1)) > WRITING_SPAN:
+        if columns.count and _extent(np.asarray(rest.any(axis=1))) > WRITING_SPAN:
             columns.spans[:] = False
     # Lines as thick as the spanning ones are printed too: a form prints all its lines alike.
     spanning = np.concatenate([rows.spanning_widths(), columns.spanning_widths()])
@@ -349,7 +346,7 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     touching = int((dilate(dilate(ring_pixels)) & inner).sum())
     if touching > RING_CONTACT * inner_count:
         return None  # the ink inside grows out of the band: one digit's strokes, not a ring
-    inner_top, inner_bottom, inner_left, inner_right = bounding_box(inner)
+    inner_top, inner_bottom, _, _ = bounding_box(inner)
     ring_h = float(np.ptp(edge * np.sin(angles)))
     if inner_bottom - inner_top < RING_FILL * ring_h:
         return None  # little ink inside, or only across: an 8's crossing, a 3's middle stroke
@@ -383,79 +380,22 @@ def _ellipse_misfit(angles: npt.NDArray[np.float64], radius: npt.NDArray[np.floa
 
 
 def _underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
-    """Return the pixels of a stroke underlining the ink, or None when there is none."""
+    """Return a flat piece under the largest one, reaching past it on both sides, or None.
+
+    Only an underline apart from the writing is taken: one that runs into the digit cannot be
+    told from a 2's long base by its shape, and a digit must never lose a stroke.
+    """
     if not pieces:
         return None
-    separate = _separate_underline(mask, pieces)
-    if separate is not None or not TOUCHING_UNDERLINES:
-        return separate
-    (top, bottom, left, right), _ = pieces[0]
-    # The writing and what lies just below and beside it.
-    height = bottom - top
-    grown = (
-        max(0, top),
-        min(mask.shape[0], bottom + height // 2),
-        max(0, left - height // 2),
-        min(mask.shape[1], right + height // 2),
-    )
-    window = mask[grown[0] : grown[1], grown[2] : grown[3]]
-    if not window.any():
-        return None
-    top, bottom, left, right = bounding_box(window)
-    window = window[top:bottom, left:right]
-    rows, cols = window.shape
-    if rows < 8 or cols < 8:
-        return None
-    columns = mask_runs(np.ascontiguousarray(window.T))  # vertical runs: row = column
-    per_column = np.bincount(columns.row, minlength=cols)
-    lowest = np.full(cols, -1)
-    np.maximum.at(lowest, columns.row, columns.end)
-    thickness = np.zeros(cols, dtype=np.int64)
-    last_run = np.zeros(cols, dtype=np.int64)
-    order = np.argsort(columns.row * (rows + 1) + columns.end)
-    last_run[columns.row[order]] = order  # index of each column's lowest run
-    thickness = columns.length[last_run]
-    low_start = columns.start[last_run]
-    occupied = per_column > 0
-    thin = max(2.0, 0.15 * rows)
-    only_line = occupied & (per_column == 1) & (thickness <= thin) & (lowest >= 0.7 * rows)
-    other = occupied & ~only_line
-    if not other.any():
-        return None
-    first_other, last_other = int(np.flatnonzero(other)[0]), int(np.flatnonzero(other)[-1])
-    beyond = max(3, round(UNDERLINE_OVERHANG * (last_other - first_other + 1)))
-    left_part = np.flatnonzero(only_line[:first_other])
-    right_part = np.flatnonzero(only_line[last_other + 1 :]) + last_other + 1
-    if left_part.size < beyond or right_part.size < beyond:
-        return None
-    if right_part[-1] - left_part[0] + 1 < UNDERLINE_LENGTH * (last_other - first_other + 1):
-        return None  # not much longer than the writing is wide: a 2's base, not an underline
-    # The line through the stroke's centre where it is alone; its pixels are the underline.
-    xs = np.concatenate([left_part, right_part])
-    centres = (low_start[xs] + lowest[xs] - 1) / 2.0
-    slope, offset = np.polyfit(xs, centres, 1)
-    if abs(slope) > 0.15:
-        return None
-    half = float(np.median(thickness[xs])) / 2 + 1.0
-    yy, xx = np.mgrid[0:rows, 0:cols]
-    line_rows = np.abs(yy - (slope * xx + offset)) <= half
-    span = (xx >= left_part[0]) & (xx <= right_part[-1])
-    found = np.zeros_like(mask)
-    found[grown[0] + top : grown[0] + bottom, grown[2] + left : grown[2] + right] = (
-        window & line_rows & span
-    )
-    return found
-
-
-def _separate_underline(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
-    """Return a flat piece under the largest one and about as wide (an underline), or None."""
     (top, bottom, left, right), size = pieces[0]
     height, width = bottom - top, right - left
     for (p_top, p_bottom, p_left, p_right), p_size in pieces[1:4]:
         p_height, p_width = p_bottom - p_top, p_right - p_left
         flat = p_height <= 0.3 * p_width and p_width >= 0.5 * max(width, 0.5 * height)
         below = p_top >= bottom - 0.1 * height and p_top <= bottom + 0.5 * height
-        overlaps = p_left < right and p_right > left
+        # Reaching past the writing on both sides (a 2's broken-off base starts at its end).
+        margin = SEPARATE_OVERHANG * width
+        overlaps = p_left <= left - margin and p_right >= right + margin
         if flat and below and overlaps and 0.1 * size <= p_size < size:
             runs = mask_runs(mask)
             inside = (runs.row >= p_top) & (runs.row < p_bottom)
