@@ -309,6 +309,8 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     hits[inside] = mask[ys[inside], xs[inside]]
     index = np.arange(steps.size)
     last = np.where(hits, index, -1).max(axis=1)  # outermost ink on each ray
+    if float(np.mean(last >= 0)) < RING_CLOSED:
+        return None  # no closed band round the middle
     # Close one-pixel holes along each ray (anti-aliasing, a pen skipping); the outer band is
     # then the last run of ink on the ray.
     previous = np.maximum.accumulate(np.where(hits, index, -(10**6)), axis=1)
@@ -317,8 +319,6 @@ def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:
     closed = hits | ((index - previous <= hole) & (following - index <= hole))
     outside_band = ~closed & (index < last[:, None])
     band_start = np.where(outside_band, index, -1).max(axis=1) + 1
-    if float(np.mean(last >= 0)) < RING_CLOSED:
-        return None  # no closed band round the middle
     # Rays where the band starts in the middle (the digit touches the ring there, or the
     # "band" is the digit's own stroke) say nothing about the ring's inner edge.
     known = np.flatnonzero((last >= 0) & (band_start * RAY_STEP > 2.0))
