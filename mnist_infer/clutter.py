@@ -28,7 +28,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from mnist_infer.imageops import BoolImage, Box, bounding_box, dilate, label_runs, mask_runs
+from mnist_infer.imageops import (
+    BoolImage,
+    Box,
+    Components,
+    bounding_box,
+    dilate,
+    label_runs,
+    mask_runs,
+)
 
 __all__ = ["Cleaned", "remove_clutter"]
 
@@ -81,10 +89,11 @@ RING_FILL: Final = 0.6
 
 @dataclass(frozen=True)
 class Cleaned:
-    """The ink mask without clutter, and the clutter that was taken out of it."""
+    """The ink mask without clutter, the clutter taken out of it, and the mask's pieces."""
 
     mask: BoolImage
     clutter: BoolImage
+    pieces: Components
 
 
 def remove_clutter(mask: BoolImage) -> Cleaned:
@@ -95,22 +104,23 @@ def remove_clutter(mask: BoolImage) -> Cleaned:
     a pixel or two wide alike.
     """
     if min(mask.shape) < SMALL_IMAGE:
-        return Cleaned(mask, np.zeros_like(mask))
+        return Cleaned(mask, np.zeros_like(mask), Components(mask))
     clean = mask & ~_printed_lines(mask)
-    pieces = _largest_pieces(clean)
+    pieces = Components(clean)
     circled = False
     for _ in range(2):  # a ring drawn twice round shows two strands
-        ring = _ring(clean, pieces)
+        ring = _ring(clean, pieces.largest(4))
         if ring is None:
             break
         clean &= ~ring
-        pieces = _largest_pieces(clean)
+        pieces = Components(clean)
         circled = True
     # A ring touching the digit cuts pieces off it; those are not underlines.
-    underline = None if circled else _underline(clean, pieces)
+    underline = None if circled else _underline(clean, pieces.largest(4))
     if underline is not None:
         clean &= ~underline
-    return Cleaned(clean, mask & ~clean)
+        pieces = Components(clean)
+    return Cleaned(clean, mask & ~clean, pieces)
 
 
 # --- printed lines ----------------------------------------------------------------------------
@@ -262,27 +272,6 @@ def _crossings(lines: BoolImage, mask: BoolImage) -> BoolImage:
 
 
 # --- rings --------------------------------------------------------------------------------------
-
-
-def _largest_pieces(mask: BoolImage) -> list[tuple[Box, int]]:
-    """Return (box, pixel count) of the four largest connected pieces of ``mask``."""
-    runs = mask_runs(mask)
-    if len(runs) == 0:
-        return []
-    piece, count = label_runs(runs)
-    top = np.full(count, mask.shape[0])
-    bottom = np.zeros(count, dtype=np.int64)
-    left = np.full(count, mask.shape[1])
-    right = np.zeros(count, dtype=np.int64)
-    np.minimum.at(top, piece, runs.row)
-    np.maximum.at(bottom, piece, runs.row + 1)
-    np.minimum.at(left, piece, runs.start)
-    np.maximum.at(right, piece, runs.end)
-    sizes = np.bincount(piece, weights=runs.length, minlength=count).astype(np.int64)
-    order = np.argsort(-sizes)[:4]
-    return [
-        ((int(top[i]), int(bottom[i]), int(left[i]), int(right[i])), int(sizes[i])) for i in order
-    ]
 
 
 def _ring(mask: BoolImage, pieces: list[tuple[Box, int]]) -> BoolImage | None:

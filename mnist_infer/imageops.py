@@ -15,6 +15,7 @@ import numpy.typing as npt
 __all__ = [
     "BoolImage",
     "Box",
+    "Components",
     "FloatImage",
     "TraceCallback",
     "border_pixels",
@@ -292,6 +293,7 @@ def label_runs(runs: Runs) -> tuple[IntArray, int]:
         above = np.repeat(low, pairs) + (
             np.arange(total) - np.repeat(np.cumsum(pairs) - pairs, pairs)
         )
+        jumps = max(1, int(count).bit_length())  # enough halvings for any chain
         while True:
             root_a, root_b = labels[above], labels[below]
             differ = root_a != root_b
@@ -300,10 +302,50 @@ def label_runs(runs: Runs) -> tuple[IntArray, int]:
             np.minimum.at(
                 labels, np.maximum(root_a, root_b)[differ], np.minimum(root_a, root_b)[differ]
             )
-            while True:
-                jumped = labels[labels]
-                if np.array_equal(jumped, labels):
-                    break
-                labels = jumped
+            for _ in range(jumps):
+                labels = labels[labels]
     roots, components = np.unique(labels, return_inverse=True)
     return components.astype(np.int64), int(roots.size)
+
+
+class Components:
+    """Connected pieces of a mask, pieces within one pixel of each other counted as one.
+
+    ``labels`` is an image of piece index + 1 on each piece and its one-pixel rim (0 elsewhere);
+    ``boxes`` is (count, 4): top, bottom, left, right of each piece's own pixels; ``sizes`` its
+    pixel count.
+    """
+
+    def __init__(self, mask: BoolImage) -> None:
+        h, w = mask.shape
+        runs = mask_runs(dilate(mask))
+        component, count = label_runs(runs)
+        self.count = count
+        self.labels = runs.paint_labels(component + 1)
+        self.sizes = np.bincount(self.labels[mask], minlength=count + 1)[1:]
+        top = np.full(count, h)
+        bottom = np.zeros(count, dtype=np.int64)
+        left = np.full(count, w)
+        right = np.zeros(count, dtype=np.int64)
+        np.minimum.at(top, component, runs.row)
+        np.maximum.at(bottom, component, runs.row + 1)
+        np.minimum.at(left, component, runs.start)
+        np.maximum.at(right, component, runs.end)
+        # The grown runs reach one pixel past the ink on every side that is not the image's edge.
+        self.boxes = np.stack(
+            [
+                np.where(top > 0, top + 1, top),
+                np.where(bottom < h, bottom - 1, bottom),
+                np.where(left > 0, left + 1, left),
+                np.where(right < w, right - 1, right),
+            ],
+            axis=1,
+        )
+
+    def largest(self, count: int) -> list[tuple[Box, int]]:
+        """Return (box, pixel count) of the ``count`` largest pieces, largest first."""
+        order = np.argsort(-self.sizes)[:count]
+        return [
+            ((int(a), int(b), int(c), int(d)), int(self.sizes[i]))
+            for i, (a, b, c, d) in zip(order, self.boxes[order].tolist(), strict=True)
+        ]

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from mnist_infer.clutter import Cleaned
 from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.imageops import BoolImage, Box, box_gap, dilate, label_runs, mask_runs
+from mnist_infer.imageops import BoolImage, Box, box_gap
 from mnist_infer.levels import InkLevels
 
 __all__ = ["InkPieces", "Piece", "find_pieces"]
@@ -100,30 +100,15 @@ def find_pieces(levels: InkLevels, cleaned: Cleaned) -> InkPieces:
     mask = cleaned.mask
     if not mask.any():
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
-    grown = dilate(mask)
-    runs = mask_runs(grown)
-    component, count = label_runs(runs)
-    labels = runs.paint_labels(component + 1)  # on the grown mask: each piece and its rim
+    components = cleaned.pieces
+    count, labels = components.count, components.labels
     weights = np.where(mask, levels.evidence.smooth, 0.0)
     masses = np.bincount(labels.ravel(), weights=weights.ravel(), minlength=count + 1)[1:]
-    h, w = mask.shape
-    top = np.full(count, h)
-    bottom = np.zeros(count, dtype=np.int64)
-    left = np.full(count, w)
-    right = np.zeros(count, dtype=np.int64)
-    np.minimum.at(top, component, runs.row)
-    np.maximum.at(bottom, component, runs.row + 1)
-    np.minimum.at(left, component, runs.start)
-    np.maximum.at(right, component, runs.end)
-    # The grown runs reach one pixel past the ink on every side that is not the image's edge.
-    top = np.where(top > 0, top + 1, top)
-    left = np.where(left > 0, left + 1, left)
-    bottom = np.where(bottom < h, bottom - 1, bottom)
-    right = np.where(right < w, right - 1, right)
+    top, bottom, left, right = components.boxes.T
     factor = levels.source_scale / levels.scale  # source pixels per analysis pixel
     full_h = round(levels.source.height * levels.source_scale)
     full_w = round(levels.source.width * levels.source_scale)
-    boxes = np.stack([top, bottom, left, right], axis=1)
+    boxes = components.boxes
     source = np.stack(
         [
             np.floor(top * factor),
