@@ -25,7 +25,6 @@ __all__ = [
     "dilate",
     "emit",
     "gaussian_blur",
-    "label_components",
     "neighbourhood_filter",
     "otsu_threshold",
     "quantile",
@@ -106,32 +105,6 @@ def dilate(mask: BoolImage) -> BoolImage:
     out[:, 1:] |= rows[:, :-1]
     out[:, :-1] |= rows[:, 1:]
     return out
-
-
-def label_components(mask: BoolImage) -> npt.NDArray[np.int64]:
-    """Label 8-connected components (0 = background), by vectorised label propagation.
-
-    A component's label is one of its pixels' flat index + 1, so labels are not consecutive.
-    Each pixel starts with its own index; every round takes the largest label among its
-    neighbours and then jumps through the label's own label (pointer jumping), so it converges
-    in a few dozen rounds even for long snake-like strokes.
-    """
-    rows, cols = mask.shape
-    index = np.arange(1, rows * cols + 1, dtype=np.int64).reshape(rows, cols)
-    labels = np.where(mask, index, 0)
-    while True:
-        padded = np.pad(labels, 1)
-        best = labels.copy()
-        for dy in range(3):
-            for dx in range(3):
-                np.maximum(best, padded[dy : dy + rows, dx : dx + cols], out=best)
-        best = np.where(mask, best, 0)
-        flat = np.concatenate([[0], best.ravel()])
-        best = np.maximum(best, flat[best])
-        if np.array_equal(best, labels):
-            break
-        labels = best
-    return labels
 
 
 def otsu_threshold(values: npt.NDArray[np.floating], low: float, high: float) -> float:

@@ -11,6 +11,8 @@ composite a digit drawn on a transparent canvas). Along the way:
 * Images over ``MAX_PIXELS`` (a decompression-bomb guard) are refused before they are decoded.
 * 16-bit grey is scaled to 8 bit (not clipped); 32-bit integer and float images are scaled from
   their range; CMYK, palette (with transparency -> alpha), 1-bit, RGB(A) are converted.
+* With ``max_side``, a large JPEG is decoded at reduced scale (JPEG draft mode), and colour
+  JPEGs straight to grey: the front end never needs the full size of a phone photo.
 * Every failure is an ``InvalidImageError`` whose message starts with the input's name.
 """
 
