@@ -2,9 +2,9 @@
 
 An input is an MNIST-format array (scored as it is) or an image source: a path, the bytes of an
 image file, or a PIL image (decoded by ``mnist_infer.images``, then taken through the front
-end's stages: ``levels``, ``clutter``, ``pieces``, ``framing``). Every error raised here is an ``MnistInferError`` whose message starts
-with the input's name. This module never imports onnxruntime, so the CLI's decoding worker
-processes can use it.
+end's stages: ``levels``, ``clutter``, ``pieces``, ``framing``). Every error raised here is an
+``MnistInferError`` whose message starts with the input's name. This module never imports
+onnxruntime, so the CLI's decoding worker processes can use it.
 """
 
 from __future__ import annotations
