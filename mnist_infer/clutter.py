@@ -61,6 +61,8 @@ FRAME_LINES: Final = 3
 FRAME_LENGTH: Final = 0.3
 #: A line that does not span the image is printed when thinner than this share of the pen.
 THIN_LINE: Final = 0.5
+#: Writing at least this wide for its height may hold an underline one pixel below it.
+WIDE_WRITING: Final = 0.8
 #: A flat piece under the writing is an underline when it reaches past it on both sides by
 #: this share of its width.
 SEPARATE_OVERHANG: Final = 0.08
@@ -115,8 +117,15 @@ def remove_clutter(mask: BoolImage) -> Cleaned:
         clean &= ~ring
         pieces = Components(clean)
         circled = True
-    # A ring touching the digit cuts pieces off it; those are not underlines.
-    underline = None if circled else _underline(clean, pieces.largest(4))
+    # A ring touching the digit cuts pieces off it; those are not underlines. An underline a
+    # pixel below the writing is one grown piece with it, and makes it wide: look closer.
+    underline = None
+    if not circled and pieces.count:
+        largest = pieces.largest(4)
+        (top, bottom, left, right), _ = largest[0]
+        if right - left >= WIDE_WRITING * (bottom - top):
+            largest = Components(clean, grow=False).largest(4)
+        underline = _underline(clean, largest)
     if underline is not None:
         clean &= ~underline
         pieces = Components(clean)

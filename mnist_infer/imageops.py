@@ -284,14 +284,16 @@ def label_runs(runs: Runs) -> tuple[IntArray, int]:
 class Components:
     """Connected pieces of a mask, pieces within one pixel of each other counted as one.
 
+    With ``grow=False``, only touching pixels (8-connected) make one piece.
+
     ``labels`` is an image of piece index + 1 on each piece and its one-pixel rim (0 elsewhere);
     ``boxes`` is (count, 4): top, bottom, left, right of each piece's own pixels; ``sizes`` its
     pixel count.
     """
 
-    def __init__(self, mask: BoolImage) -> None:
+    def __init__(self, mask: BoolImage, *, grow: bool = True) -> None:
         h, w = mask.shape
-        runs = mask_runs(dilate(mask))
+        runs = mask_runs(dilate(mask) if grow else mask)
         component, count = label_runs(runs)
         self.count = count
         self.labels = runs.paint_labels(component + 1)
@@ -304,13 +306,14 @@ class Components:
         np.maximum.at(bottom, component, runs.row + 1)
         np.minimum.at(left, component, runs.start)
         np.maximum.at(right, component, runs.end)
-        # The grown runs reach one pixel past the ink on every side that is not the image's edge.
+        # Grown runs reach one pixel past the ink on every side that is not the image's edge.
+        grown = 1 if grow else 0
         self.boxes = np.stack(
             [
-                np.where(top > 0, top + 1, top),
-                np.where(bottom < h, bottom - 1, bottom),
-                np.where(left > 0, left + 1, left),
-                np.where(right < w, right - 1, right),
+                np.where(top > 0, top + grown, top),
+                np.where(bottom < h, bottom - grown, bottom),
+                np.where(left > 0, left + grown, left),
+                np.where(right < w, right - grown, right),
             ],
             axis=1,
         )
