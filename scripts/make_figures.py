@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
+from matplotlib.patches import Rectangle
 from PIL import Image, ImageOps
 
 from benchmarks.number_images import STYLES, compose, number_rng
@@ -165,7 +166,8 @@ def reading_figure(
         _show(line[0], picture, f"{spacing}, {style}: written {number.text}")
         for digit in reading.digits:
             x0, y0, x1, y1 = digit.box
-            line[0].add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="tab:red"))
+            box = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="tab:red")
+            line[0].add_patch(box)
         decoded = load_image(data)
         levels = ink_levels(decoded, side=analysis_side(decoded.size))
         found = find_pieces(levels, remove_clutter(levels.evidence.mask))
@@ -175,8 +177,8 @@ def reading_figure(
         for candidate in lattice.candidates:
             if candidate.stop == candidate.start + 1 and candidate.start > 0:
                 line[1].axvline(candidate.box[0] * scale, color="white", linewidth=0.8)
-        line[1].set_title(f"ink pieces, {lattice.atoms} parts, {len(lattice.candidates)} candidates",
-                          fontsize=9)  # fmt: skip
+        parts = f"{lattice.atoms} parts, {len(lattice.candidates)} candidates"
+        line[1].set_title(f"ink pieces, {parts}", fontsize=9)
         line[1].set_xticks([])
         line[1].set_yticks([])
         strip = np.concatenate([digit.framed for digit in reading.digits], axis=1)
