@@ -23,6 +23,7 @@ from PIL import Image
 from mnist_infer.arrays import is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import NUM_CLASSES, NUM_PIXELS
 from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError
+from mnist_infer.images import MAX_PIXELS
 from mnist_infer.results import Prediction
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
 from mnist_infer.sources import ImageInput, Source, each_source, frame_source, sources_of
@@ -47,7 +48,8 @@ class Classifier:
     or a sequence (default CPU only). ``batch_size``: rows per session call for large batches.
     ``shift_views``: score digits framed from image files (paths, bytes, PIL images) at nine
     one-pixel placements and combine the answers (``mnist_infer.views``); MNIST-format arrays are
-    always scored once, as they are.
+    always scored once, as they are. ``max_pixels``: larger images are refused from their header
+    as possible decompression bombs (default 40 megapixels).
     """
 
     def __init__(
@@ -58,11 +60,15 @@ class Classifier:
         providers: str | Sequence[str] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         shift_views: bool = True,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
+        if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+            raise InvalidInputError(f"max_pixels must be a positive integer, got {max_pixels!r}")
         self._session = ModelSession(
             model, threads=threads, providers=providers, batch_size=batch_size
         )
         self._shift_views = bool(shift_views)
+        self._max_pixels = max_pixels
 
     @property
     def info(self) -> ModelInfo:
@@ -125,7 +131,7 @@ class Classifier:
         """
         sources = each_source(inputs, names)
         from_files = [source.from_file for source in sources]
-        framed = [_frame_or_error(source) for source in sources]
+        framed = [_frame_or_error(source, self._max_pixels) for source in sources]
         good = [index for index, item in enumerate(framed) if isinstance(item, np.ndarray)]
         digits = [item for item in framed if isinstance(item, np.ndarray)]
         scored: dict[int, Prediction | MnistInferError] = {}
@@ -189,7 +195,7 @@ class Classifier:
         from_file = np.array([source.from_file for source in sources], dtype=np.bool_)
         rows = np.empty((len(sources), NUM_PIXELS), dtype=np.float32)
         for index, source in enumerate(sources):
-            rows[index] = frame_source(source).ravel()
+            rows[index] = frame_source(source, max_pixels=self._max_pixels).ravel()
         return rows, single, from_file, lambda i: sources[i].name
 
     def _outcomes(
@@ -216,10 +222,10 @@ class Classifier:
         return out
 
 
-def _frame_or_error(source: Source) -> npt.NDArray[np.float32] | MnistInferError:
+def _frame_or_error(source: Source, max_pixels: int) -> npt.NDArray[np.float32] | MnistInferError:
     """Return the framed digit of one input, or the error that says why there is none."""
     try:
-        return frame_source(source)
+        return frame_source(source, max_pixels=max_pixels)
     except MnistInferError as error:
         return error
 

@@ -21,7 +21,7 @@ from PIL import Image
 from mnist_infer.arrays import as_image
 from mnist_infer.errors import InvalidInputError, MnistInferError
 from mnist_infer.framing import frame_digit
-from mnist_infer.images import load_image
+from mnist_infer.images import MAX_PIXELS, load_image
 from mnist_infer.naming import describe_item
 
 __all__ = [
@@ -108,11 +108,12 @@ def with_name(error: _E, name: str) -> _E:
     return renamed
 
 
-def frame_source(source: Source) -> npt.NDArray[np.float32]:
+def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.float32]:
     """Return the model's view of one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     Arrays must already be in MNIST format (they pass through, scaled to [0, 1]); image sources
-    are decoded by ``load_image`` and framed by ``frame_digit``.
+    are decoded by ``load_image`` (refusing images over ``max_pixels``) and framed by
+    ``frame_digit``.
     """
     item, name = source.item, source.name
     if isinstance(item, np.ndarray):
@@ -122,7 +123,7 @@ def frame_source(source: Source) -> npt.NDArray[np.float32]:
             f"{name}: cannot classify a {type(item).__name__}; expected a numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    image = load_image(item, name=name)
+    image = load_image(item, name=name, max_pixels=max_pixels)
     try:
         framed: npt.NDArray[np.float32] = frame_digit(image)
     except MnistInferError as error:
@@ -130,12 +131,16 @@ def frame_source(source: Source) -> npt.NDArray[np.float32]:
     return framed
 
 
-def preprocess(x: ImageInput, *, name: str | None = None) -> npt.NDArray[np.float32]:
+def preprocess(
+    x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS
+) -> npt.NDArray[np.float32]:
     """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
     (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
     ``mnist_infer.load_image`` and framed by ``mnist_infer.framing.frame_digit``. Errors start
-    with ``name`` (default: the path, or a description of the input).
+    with ``name`` (default: the path, or a description of the input). Images over
+    ``max_pixels`` are refused as possible decompression bombs.
     """
-    return frame_source(Source(x, name if name is not None else describe_item(x)))
+    source = Source(x, name if name is not None else describe_item(x))
+    return frame_source(source, max_pixels=max_pixels)

@@ -1,0 +1,262 @@
+"""The HTTP API against a real server on loopback: answers, status codes, limits, JSON errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+EXECUTABLE = str(Path(sys.executable).with_name("mnist-infer"))
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def cli_record(path: Path, *options: str) -> dict[str, object]:
+    done = subprocess.run(
+        [EXECUTABLE, "predict", "--json", *options, str(path)], capture_output=True, text=True
+    )
+    record: dict[str, object] = json.loads(done.stdout)
+    return record
+
+
+def test_health_and_readiness(server) -> None:
+    assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(server.url + "/readyz").json() == {"status": "ready"}
+
+
+def test_one_file_gives_the_cli_answer(server) -> None:
+    photo = EXAMPLES / "0_phone_photo.jpg"
+    response = httpx.post(
+        server.url + "/v1/predict?top_k=3", files={"file": (photo.name, photo.read_bytes())}
+    )
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    expected = cli_record(photo, "--top-k", "3")
+    assert result == {**expected, "path": photo.name}
+
+
+def test_a_raw_body_is_one_image(server) -> None:
+    photo = EXAMPLES / "9_exif_rotated_photo.jpg"
+    response = httpx.post(
+        server.url + "/v1/predict",
+        content=photo.read_bytes(),
+        headers={"content-type": "image/jpeg"},
+    )
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    assert (result["path"], result["digit"]) == ("body", 9)
+
+
+def test_several_files_keep_their_order_and_one_bad_file_fails_alone(server, draw) -> None:
+    files = [
+        ("a", ("seven.png", png(draw.digit(7)))),
+        ("b", ("notes.png", b"meeting notes, not an image")),
+        ("c", ("blank.png", png(Image.new("L", (60, 60), 255)))),
+        ("d", ("three.png", png(draw.digit(3)))),
+    ]
+    response = httpx.post(server.url + "/v1/predict", files=files)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["path"] for r in results] == ["seven.png", "notes.png", "blank.png", "three.png"]
+    assert (results[0]["digit"], results[3]["digit"]) == (7, 3)
+    assert results[1] == {
+        "path": "notes.png",
+        "error": "notes.png: not a supported image format "
+        "(supported: PNG, JPEG, BMP, GIF, TIFF, WEBP, PPM)",
+    }
+    assert results[2]["error"].startswith("blank.png: no ink found")
+
+
+def test_framed_gives_the_image_the_model_saw(server, draw) -> None:
+    response = httpx.post(
+        server.url + "/v1/predict?framed=true", files={"file": ("7.png", png(draw.digit(7)))}
+    )
+    (result,) = response.json()["results"]
+    assert result["framed"].startswith("data:image/png;base64,")
+    import base64
+
+    seen = Image.open(io.BytesIO(base64.b64decode(result["framed"].split(",", 1)[1])))
+    assert (seen.mode, seen.size) == ("L", (28, 28))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"not an image", 415, "body: not a supported image format"),
+        (None, 422, "body: no ink found"),  # a blank PNG
+    ],
+)
+def test_one_failed_image_gives_its_status(server, body, status, message) -> None:
+    data = body if body is not None else png(Image.new("L", (50, 50), 255))
+    response = httpx.post(server.url + "/v1/predict", content=data)
+    assert response.status_code == status
+    (result,) = response.json()["results"]
+    assert result["error"].startswith(message)
+
+
+def test_a_bomb_is_refused_from_its_header(server) -> None:
+    bomb = png(Image.new("1", (9000, 6000)))
+    response = httpx.post(server.url + "/v1/predict", content=bomb)
+    assert response.status_code == 415
+    assert "image too large (9000x6000" in response.json()["results"][0]["error"]
+
+
+def test_too_many_files(server, draw) -> None:
+    data = png(draw.digit(0))
+    files = [("file", (f"{i}.png", data)) for i in range(5)]
+    response = httpx.post(server.url + "/v1/predict", files=files)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "too many files: at most 4 per request"},
+    )
+
+
+def test_a_body_over_the_limit_is_413_whether_declared_or_streamed(server) -> None:
+    big = bytes(1_200_000)
+    declared = httpx.post(server.url + "/v1/predict", content=big)
+    assert declared.status_code == 413
+    assert declared.json() == {"error": "request body too large (limit 1,000,000 bytes)"}
+
+    def chunks():
+        for start in range(0, len(big), 100_000):
+            yield big[start : start + 100_000]
+
+    streamed = httpx.post(server.url + "/v1/predict", content=chunks())
+    assert streamed.status_code == 413
+    assert httpx.get(server.url + "/healthz").status_code == 200
+
+
+def test_a_truncated_multipart_body_is_400(server, draw) -> None:
+    boundary = "XyZ"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    body = head + png(draw.digit(1))[:300]  # no closing boundary
+    response = httpx.post(
+        server.url + "/v1/predict",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(("malformed multipart body", "no image file"))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "/v1/predict?top_k=11", 400), ("GET", "/nowhere", 404), ("GET", "/v1/predict", 405)],
+)
+def test_every_error_is_json_with_one_message(server, method, path, status) -> None:
+    response = httpx.request(method, server.url + path, content=b"x")
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"], str)
+    assert "Traceback" not in response.text
+
+
+def test_a_text_field_is_never_read_as_a_path(server) -> None:
+    response = httpx.post(server.url + "/v1/predict", data={"file": str(EXAMPLES / "3_scan.png")})
+    assert response.status_code == 415  # the text itself is the body, and it is not an image
+    assert "not a supported image format" in response.json()["results"][0]["error"]
+    form = httpx.post(
+        server.url + "/v1/predict",
+        files={"note": (None, str(EXAMPLES / "3_scan.png"))},
+    )
+    assert (form.status_code, form.json()) == (
+        400,
+        {"error": "no image file in the form: send each image as a file field"},
+    )
+
+
+def test_info_is_the_model_card_without_server_paths(server) -> None:
+    info = httpx.get(server.url + "/v1/info").json()
+    assert "location" not in info
+    assert len(info["sha256"]) == 64
+    assert info["contract_version"] == 1
+    assert info["limits"] == {
+        "max_body_bytes": 1_000_000,
+        "max_files": 4,
+        "max_pixels": 40_000_000,
+        "timeout_s": 20.0,
+    }
+
+
+def test_the_page_and_the_api_docs_need_no_network(server) -> None:
+    page = httpx.get(server.url + "/")
+    assert page.status_code == 200
+    assert "<canvas" in page.text
+    assert "http" not in page.text.replace("http-equiv", "")
+    for asset in ("/static/app.js", "/static/style.css", "/static/favicon.svg"):
+        assert httpx.get(server.url + asset).status_code == 200
+    docs = httpx.get(server.url + "/docs")
+    assert docs.status_code == 200
+    assert "cdn" not in docs.text.lower()
+    assert httpx.get(server.url + "/static/swagger/swagger-ui-bundle.js").status_code == 200
+    schema = httpx.get(server.url + "/openapi.json").json()
+    assert {"/v1/predict", "/v1/info", "/healthz", "/readyz"} <= set(schema["paths"])
+
+
+def test_cors_is_off_unless_an_origin_is_given(server, server_factory) -> None:
+    origin = {"origin": "https://example.org"}
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(server.url + "/healthz", headers=origin).headers
+    )
+    open_to = server_factory("--cors-origin", "https://example.org")
+    allowed = httpx.get(open_to.url + "/healthz", headers=origin)
+    assert allowed.headers["access-control-allow-origin"] == "https://example.org"
+
+
+def test_sigterm_lets_a_request_in_flight_finish(server_factory, draw) -> None:
+    running = server_factory()
+    data = png(draw.digit(7))
+    head = (
+        f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", running.port), timeout=30) as connection:
+        connection.sendall(head + data[: len(data) // 2])
+        time.sleep(0.5)
+        running.process.send_signal(15)  # SIGTERM while the body is still arriving
+        time.sleep(0.5)
+        connection.sendall(data[len(data) // 2 :])
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    status_line, _, rest = reply.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 200 OK"
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["results"][0]["digit"] == 7
+    # Then the process ends, by the signal's own status as uvicorn re-raises it (or 0).
+    assert running.process.wait(timeout=30) in (0, -15)
+
+
+def test_without_the_extra_serve_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['fastapi'] = None\n"
+        "sys.argv = ['mnist-infer', 'serve']\n"
+        "from mnist_infer.cli import main; main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "mnist-infer: error: mnist-infer serve needs FastAPI and uvicorn: "
+        "pip install 'mnist-infer[serve]'"
+    )
