@@ -45,6 +45,12 @@ async def _form_files(request: Any, max_files: int) -> list[Upload]:
     from starlette.formparsers import MultiPartException
     from starlette.requests import ClientDisconnect
 
+    body = await request.body()  # read once (within the body limit); the form parses it
+    boundary = _boundary(request.headers.get("content-type", ""))
+    if boundary is None:
+        raise UploadError(400, "malformed multipart body (no boundary in Content-Type)")
+    if b"--" + boundary + b"--" not in body:
+        raise UploadError(400, "malformed multipart body (truncated: no closing boundary)")
     try:
         form = await request.form(max_files=max_files, max_fields=max_files + 16)
     except (MultiPartException, HTTPException) as error:  # Starlette wraps the parser's errors
@@ -66,3 +72,12 @@ async def _form_files(request: Any, max_files: int) -> list[Upload]:
         ]
     finally:
         await form.close()
+
+
+def _boundary(content_type: str) -> bytes | None:
+    """Return the multipart boundary named in a Content-Type header."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "boundary" and value:
+            return value.strip('"').encode("latin-1")
+    return None
