@@ -16,6 +16,7 @@ with the training augmentation it judges.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -487,6 +488,243 @@ def render_exif_rotated(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
     return Rendered(stored, ".jpg", {"quality": 88, "exif": exif.tobytes()})
 
 
+# --- clutter: printed lines and pen marks around the digit -----------------------------------
+
+
+def _print_colour(rng: Rng) -> tuple[float, float, float]:
+    """The colour of printed lines on forms and notebook paper: grey, light blue, red or black."""
+    inks = [(0.6, 0.6, 0.6), (0.55, 0.7, 0.92), (0.88, 0.4, 0.4), (0.1, 0.1, 0.1)]
+    r, g, b = inks[int(rng.integers(len(inks)))]
+    return r, g, b
+
+
+def _band(length: int, start: float, width: float) -> FloatArray:
+    """Anti-aliased coverage (0-1) of [start, start + width) along ``length`` pixels."""
+    edges = np.arange(length, dtype=np.float64)
+    coverage = np.minimum(edges + 1, start + width) - np.maximum(edges, start)
+    return np.asarray(np.clip(coverage, 0.0, 1.0), dtype=np.float64)
+
+
+def _rectangle(
+    canvas: tuple[int, int], top: float, bottom: float, left: float, right: float
+) -> FloatArray:
+    """Coverage of a filled axis-aligned rectangle (edges at sub-pixel positions)."""
+    rows = _band(canvas[0], top, bottom - top)
+    cols = _band(canvas[1], left, right - left)
+    return np.asarray(np.outer(rows, cols))
+
+
+def _hline(canvas: tuple[int, int], y: float, x0: float, x1: float, width: float) -> FloatArray:
+    return _rectangle(canvas, y - width / 2, y + width / 2, x0, x1)
+
+
+def _vline(canvas: tuple[int, int], x: float, y0: float, y1: float, width: float) -> FloatArray:
+    return _rectangle(canvas, y0, y1, x - width / 2, x + width / 2)
+
+
+def _pen_path(canvas: tuple[int, int], points: FloatArray, radius: float) -> FloatArray:
+    """Ink of a round pen of ``radius`` pixels drawn along the (row, col) polyline ``points``."""
+    lines = np.zeros(canvas, dtype=np.bool_)
+    for (r0, c0), (r1, c1) in itertools.pairwise(points):
+        steps = max(2, int(2 * max(abs(r1 - r0), abs(c1 - c0))) + 1)
+        rows = np.rint(np.linspace(r0, r1, steps)).astype(np.int64)
+        cols = np.rint(np.linspace(c0, c1, steps)).astype(np.int64)
+        inside = (rows >= 0) & (rows < canvas[0]) & (cols >= 0) & (cols < canvas[1])
+        lines[rows[inside], cols[inside]] = True
+    return _round_pen(lines, radius)
+
+
+def _layers(
+    paper: tuple[float, float, float], *layers: tuple[FloatArray, tuple[float, float, float]]
+) -> FloatArray:
+    """Paint coverage layers over the paper in order, each in its own colour (RGB float)."""
+    first = layers[0][0]
+    rgb = np.ones((*first.shape, 3)) * np.asarray(paper)
+    for coverage, colour in layers:
+        a = np.clip(coverage, 0.0, 1.0)[..., None]
+        rgb = rgb * (1.0 - a) + np.asarray(colour) * a
+    return np.asarray(rgb, dtype=np.float64)
+
+
+def _digit_on_canvas(
+    digit: npt.NDArray[np.uint8],
+    rng: Rng,
+    canvas: tuple[int, int],
+    height: float,
+    centre: tuple[float, float] | None = None,
+) -> tuple[FloatArray, tuple[int, int, int, int]]:
+    """The digit's pen ink on a canvas, and its box (top, bottom, left, right) in pixels."""
+    ink = pen_shape(digit, height)
+    h, w = ink.shape
+    if centre is None:
+        coverage = random_place(ink, canvas, rng, margin=0.12)
+    else:
+        coverage = place(ink, canvas, (round(centre[0] - h / 2), round(centre[1] - w / 2)))
+    rows = np.flatnonzero((coverage > 0.3).any(axis=1))
+    cols = np.flatnonzero((coverage > 0.3).any(axis=0))
+    if rows.size == 0:
+        return coverage, (0, canvas[0], 0, canvas[1])
+    return coverage, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def _line_width(rng: Rng, height: float) -> float:
+    """Printed lines: 1.5-5% of the digit height, never under one pixel."""
+    return max(1.0, rng.uniform(0.015, 0.05) * height)
+
+
+def render_boxed(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """A form field: the digit in a printed box (often touching it), neighbouring boxes beside."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.35, 0.6) * min(canvas)
+    box_h = height * rng.uniform(1.02, 1.45)
+    box_w = box_h * rng.uniform(0.75, 1.1)
+    cy = canvas[0] / 2 + rng.uniform(-0.1, 0.1) * canvas[0]
+    cx = canvas[1] / 2 + rng.uniform(-0.1, 0.1) * canvas[1]
+    slack_y, slack_x = (box_h - height) / 2, max(0.0, (box_w - 0.7 * height) / 2)
+    centre = (cy + rng.uniform(-1.2, 1.2) * slack_y, cx + rng.uniform(-1.0, 1.0) * slack_x)
+    ink, _ = _digit_on_canvas(digit, rng, canvas, height, centre)
+    width = _line_width(rng, height)
+    top, bottom = cy - box_h / 2, cy + box_h / 2
+    gap = box_w * rng.uniform(0.0, 0.3) if rng.random() < 0.5 else 0.0
+    lines = np.zeros(canvas)
+    for k in range(-3, 4):  # a row of boxes; the others are empty
+        left = cx - box_w / 2 + k * (box_w + gap)
+        right = left + box_w
+        for y in (top, bottom):
+            lines = np.maximum(lines, _hline(canvas, y, left - width / 2, right + width / 2, width))
+        for x in (left, right):
+            lines = np.maximum(lines, _vline(canvas, x, top - width / 2, bottom + width / 2, width))
+    rgb = _layers(_paper_colour(rng), (lines, _print_colour(rng)), (ink, _pen_colour(rng)))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
+def render_comb_field(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """A comb field: a printed baseline with short ticks between the cells, open at the top."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.35, 0.6) * min(canvas)
+    cell_w = height * rng.uniform(0.85, 1.3)
+    tick = height * rng.uniform(0.25, 0.7)
+    base = canvas[0] / 2 + height / 2 + rng.uniform(-0.05, 0.15) * canvas[0]
+    cx = canvas[1] / 2 + rng.uniform(-0.1, 0.1) * canvas[1]
+    drop = rng.uniform(-0.12, 0.12) * height  # the digit's bottom below (+) or above the line
+    centre = (base - height / 2 + drop - 0.04 * height, cx + rng.uniform(-0.12, 0.12) * cell_w)
+    ink, _ = _digit_on_canvas(digit, rng, canvas, height, centre)
+    width = _line_width(rng, height)
+    lines = _hline(canvas, base, 0.0, float(canvas[1]), width)
+    for k in range(-4, 5):
+        x = cx - cell_w / 2 + k * cell_w
+        lines = np.maximum(lines, _vline(canvas, x, base - tick, base + width / 2, width))
+    rgb = _layers(_paper_colour(rng), (lines, _print_colour(rng)), (ink, _pen_colour(rng)))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
+def render_ruled(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """Notebook paper: printed rules across the page (sometimes a margin line), phone JPEG."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.3, 0.55) * min(canvas)
+    spacing = height * rng.uniform(0.45, 0.95)
+    width = _line_width(rng, height) * 0.8
+    offset = rng.uniform(0, spacing)
+    lines = np.zeros(canvas)
+    for y in np.arange(offset, canvas[0], spacing):
+        lines = np.maximum(lines, _hline(canvas, float(y), 0.0, float(canvas[1]), width))
+    ink, box = _digit_on_canvas(digit, rng, canvas, height)
+    colour = _print_colour(rng)
+    layers = [(lines, colour)]
+    if rng.random() < 0.3 and box[2] > 0.15 * canvas[1]:  # a margin line left of the digit
+        x = rng.uniform(0.03 * canvas[1], box[2] - 0.08 * canvas[1])
+        layers.append((_vline(canvas, x, 0.0, float(canvas[0]), width * 1.5), (0.88, 0.4, 0.4)))
+    rgb = _layers(_paper_colour(rng), *layers, (ink, _pen_colour(rng)))
+    rgb = rgb * lighting(canvas, rng, strength=rng.uniform(0.0, 0.2))[..., None]
+    return _jpeg(
+        camera(rgb, rng, noise=0.015, blur=rng.uniform(0.0, 0.8)), int(rng.integers(75, 93))
+    )
+
+
+def render_squared(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """Squared (graph) paper: a printed grid, the digit spanning a few squares, JPEG."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.3, 0.55) * min(canvas)
+    spacing = height * rng.uniform(0.22, 0.5)
+    width = _line_width(rng, height) * 0.7
+    oy, ox = rng.uniform(0, spacing, 2)
+    lines = np.zeros(canvas)
+    for y in np.arange(oy, canvas[0], spacing):
+        lines = np.maximum(lines, _hline(canvas, float(y), 0.0, float(canvas[1]), width))
+    for x in np.arange(ox, canvas[1], spacing):
+        lines = np.maximum(lines, _vline(canvas, float(x), 0.0, float(canvas[0]), width))
+    ink, _ = _digit_on_canvas(digit, rng, canvas, height)
+    rgb = _layers(_paper_colour(rng), (lines, _print_colour(rng)), (ink, _pen_colour(rng)))
+    return _jpeg(
+        camera(rgb, rng, noise=0.012, blur=rng.uniform(0.0, 0.6)), int(rng.integers(75, 93))
+    )
+
+
+def render_circled(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """A ring drawn by hand around the digit (not quite closed, or overlapping), same pen."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.3, 0.5) * min(canvas)
+    centre = (canvas[0] / 2 + rng.uniform(-0.05, 0.05) * canvas[0],
+              canvas[1] / 2 + rng.uniform(-0.05, 0.05) * canvas[1])  # fmt: skip
+    ink, (top, bottom, left, right) = _digit_on_canvas(digit, rng, canvas, height, centre)
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    ry = (bottom - top) / 2 * rng.uniform(1.08, 1.45)
+    rx = max((right - left) / 2 * rng.uniform(1.2, 1.8), 0.6 * ry)
+    start = rng.uniform(0, 2 * np.pi)
+    sweep = rng.uniform(1.85, 2.15) * np.pi
+    theta = start + np.linspace(0.0, sweep, 120)
+    wobble = 1.0 + 0.05 * np.sin(rng.integers(2, 4) * theta + rng.uniform(0, 2 * np.pi))
+    spiral = np.linspace(1.0, rng.uniform(0.92, 1.08), theta.size)
+    points = np.stack(
+        [cy + ry * wobble * spiral * np.sin(theta), cx + rx * wobble * spiral * np.cos(theta)],
+        axis=1,
+    )
+    ring = _pen_path(canvas, points, rng.uniform(0.03, 0.06) * height)
+    pen = _pen_colour(rng)
+    rgb = _layers(_paper_colour(rng), (np.maximum(ink, ring), pen))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
+def render_underlined(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """A pen stroke under the digit, slightly slanted and curved, sometimes touching it."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.3, 0.55) * min(canvas)
+    ink, (_, bottom, left, right) = _digit_on_canvas(digit, rng, canvas, height)
+    span = max(right - left, 0.5 * height)
+    x0 = (left + right) / 2 - span * rng.uniform(0.55, 0.9)
+    x1 = (left + right) / 2 + span * rng.uniform(0.55, 0.9)
+    y = bottom + rng.uniform(-0.03, 0.12) * height
+    slant = np.tan(np.radians(rng.uniform(-4, 4)))
+    xs = np.linspace(x0, x1, 24)
+    bow = rng.uniform(-0.03, 0.03) * height * np.sin(np.linspace(0, np.pi, xs.size))
+    points = np.stack([y + slant * (xs - xs[0]) + bow, xs], axis=1)
+    line = _pen_path(canvas, points, rng.uniform(0.03, 0.06) * height)
+    pen = _pen_colour(rng)
+    rgb = _layers(_paper_colour(rng), (np.maximum(ink, line), pen))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
+def render_speck(digit: npt.NDArray[np.uint8], rng: Rng) -> Rendered:
+    """One stray dot of ink (a pen touching the paper) away from the digit."""
+    canvas = _canvas(rng, 200, 500)
+    height = rng.uniform(0.3, 0.55) * min(canvas)
+    ink, (top, bottom, left, right) = _digit_on_canvas(digit, rng, canvas, height)
+    radius = rng.uniform(0.04, 0.09) * height
+    for _ in range(50):  # somewhere clear of the digit by at least a third of its height
+        r, c = (
+            rng.uniform(radius + 2, canvas[0] - radius - 2),
+            rng.uniform(radius + 2, canvas[1] - radius - 2),
+        )
+        dy = max(top - r, r - bottom, 0.0)
+        dx = max(left - c, c - right, 0.0)
+        if np.hypot(dy, dx) > radius + height / 3:
+            break
+    yy, xx = np.mgrid[0 : canvas[0], 0 : canvas[1]]
+    dot = np.clip(radius + 0.5 - np.hypot(yy - r, xx - c), 0.0, 1.0)
+    rgb = _layers(_paper_colour(rng), (np.maximum(ink, dot), _pen_colour(rng)))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
 VARIATIONS: tuple[Variation, ...] = (
     Variation("scan_png", "dark ink on light paper, PNG, various sizes and positions",
               render_scan_png, as_written=True),
@@ -518,7 +756,41 @@ VARIATIONS: tuple[Variation, ...] = (
     # Appended, so the variations above keep their seeds (variation_rng uses the index).
     Variation("transparent_ink", "RGBA canvas, the digit's own strokes, transparent background",
               render_transparent_ink, as_written=True),
+    # Clutter on forms and notebooks (appended, so the rows above keep their seeds).
+    Variation("boxed", "in a printed box of a row of boxes, often touching it", render_boxed),
+    Variation("comb_field", "on a comb field: baseline and ticks, open at the top",
+              render_comb_field),
+    Variation("ruled", "notebook rules across the page, sometimes a margin line, JPEG",
+              render_ruled),
+    Variation("squared", "squared paper: a printed grid, JPEG", render_squared),
+    Variation("circled", "a hand-drawn ring around the digit", render_circled),
+    Variation("underlined", "a pen stroke under the digit", render_underlined),
+    Variation("speck", "one stray dot of ink away from the digit", render_speck),
 )  # fmt: skip
+
+
+def render_mixed(
+    folder: Path,
+    count: int,
+    images: npt.NDArray[np.uint8],
+    labels: npt.NDArray[np.uint8],
+    seed: int = 0,
+) -> dict[str, int]:
+    """Write ``count`` files into ``folder``, the variations taking turns; {path: label}.
+
+    Digits are drawn from one seeded shuffle of ``images``; file ``k`` is variation
+    ``k % len(VARIATIONS)``, named ``<k>_<variation>_<label>``.
+    """
+    order = np.random.default_rng(seed).permutation(len(images))
+    truth: dict[str, int] = {}
+    for item in range(count):
+        number = item % len(VARIATIONS)
+        index = int(order[item % len(order)])
+        rendered = VARIATIONS[number].render(images[index], variation_rng(seed, number, item))
+        name = f"{item:05d}_{VARIATIONS[number].name}_{int(labels[index])}{rendered.suffix}"
+        rendered.save(folder / name)
+        truth[str(folder / name)] = int(labels[index])
+    return truth
 
 
 def variation_rng(seed: int, variation_index: int, item: int) -> Rng:

@@ -16,6 +16,7 @@ from mnist_infer.errors import (
     MnistInferError,
     ModelError,
     NoDigitFoundError,
+    NotADigitError,
 )
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ __all__ = [
     "ModelError",
     "ModelInfo",
     "NoDigitFoundError",
+    "NotADigitError",
     "Prediction",
     "__version__",
     "load_image",

@@ -22,7 +22,7 @@ from PIL import Image
 
 from mnist_infer.arrays import is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import NUM_CLASSES, NUM_PIXELS
-from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError
+from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError, NotADigitError
 from mnist_infer.images import MAX_PIXELS
 from mnist_infer.results import Prediction
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
@@ -48,8 +48,12 @@ class Classifier:
     or a sequence (default CPU only). ``batch_size``: rows per session call for large batches.
     ``shift_views``: score digits framed from image files (paths, bytes, PIL images) at nine
     one-pixel placements and combine the answers (``mnist_infer.views``); MNIST-format arrays are
-    always scored once, as they are. ``max_pixels``: larger images are refused from their header
-    as possible decompression bombs (default 40 megapixels).
+    always scored once, as they are. ``reject_non_digits``: when the model's card gives a "not
+    a digit" threshold, an image file whose best digit scores below it is a ``NotADigitError``
+    (in ``predict``, ``classify``, ``classify_each``) rather than a confident wrong digit; False
+    always answers the likeliest digit. Arrays are taken to be digits, as MNIST's are.
+    ``max_pixels``: larger images are refused from their header as possible decompression bombs
+    (default 40 megapixels).
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class Classifier:
         providers: str | Sequence[str] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         shift_views: bool = True,
+        reject_non_digits: bool = True,
         max_pixels: int = MAX_PIXELS,
     ) -> None:
         if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
@@ -69,6 +74,7 @@ class Classifier:
         )
         self._shift_views = bool(shift_views)
         self._max_pixels = max_pixels
+        self._threshold = self.info.not_digit_threshold if reject_non_digits else None
 
     @property
     def info(self) -> ModelInfo:
@@ -102,8 +108,11 @@ class Classifier:
     @overload
     def predict_proba(self, x: np.ndarray) -> Probabilities: ...
     def predict_proba(self, x: Any) -> Probabilities:
-        """Return the ten probabilities, shape (10,) for one input or (N, 10) for a batch."""
-        probabilities, single = self._answer(x)
+        """Return the ten probabilities, shape (10,) for one input or (N, 10) for a batch.
+
+        Scores only: an image that is not a digit still gets its ten probabilities here.
+        """
+        probabilities, single = self._answer(x, decide=False)
         return probabilities[0] if single else probabilities
 
     @overload
@@ -171,13 +180,21 @@ class Classifier:
 
     # --- the pipeline ---------------------------------------------------------------------
 
-    def _answer(self, x: object) -> tuple[Probabilities, bool]:
-        """Probabilities for each input of ``x`` (raising on any bad one), and whether x was one."""
+    def _answer(self, x: object, *, decide: bool = True) -> tuple[Probabilities, bool]:
+        """Probabilities for each input of ``x`` (raising on any bad one), and whether x was one.
+
+        With ``decide``, an image file the model does not see a digit in raises too.
+        """
         rows, single, from_file, names = self._framed(x)
         probabilities = self._probabilities(rows, from_file)
         if not np.isfinite(probabilities.sum()):  # NaN and infinity reach the sum: one pass
             index = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
             raise _not_a_distribution(names(index), probabilities[index])
+        if decide and self._threshold is not None and from_file is not None:
+            doubtful = from_file & (probabilities.max(axis=1) < self._threshold)
+            if doubtful.any():
+                index = int(np.flatnonzero(doubtful)[0])
+                raise _not_a_digit(names(index), probabilities[index], self._threshold)
         return probabilities, single
 
     def _framed(self, x: object) -> tuple[np.ndarray, bool, FromFile, Callable[[int], str]]:
@@ -202,12 +219,21 @@ class Classifier:
         self, rows: np.ndarray, from_file: FromFile, names: Sequence[str]
     ) -> list[Prediction | MnistInferError]:
         """Return a ``Prediction`` per row, or the error that says why the model gave none."""
-        return [
-            Prediction.from_probabilities(row)
-            if _is_distribution(row)
-            else _not_a_distribution(name, row)
-            for row, name in zip(self._probabilities(rows, from_file), names, strict=True)
-        ]
+        outcomes: list[Prediction | MnistInferError] = []
+        probabilities = self._probabilities(rows, from_file)
+        for index, (row, name) in enumerate(zip(probabilities, names, strict=True)):
+            if not _is_distribution(row):
+                outcomes.append(_not_a_distribution(name, row))
+            elif (
+                self._threshold is not None
+                and from_file is not None
+                and from_file[index]
+                and float(row.max()) < self._threshold
+            ):
+                outcomes.append(_not_a_digit(name, row, self._threshold))
+            else:
+                outcomes.append(Prediction.from_probabilities(row))
+        return outcomes
 
     def _probabilities(self, rows: np.ndarray, from_file: FromFile) -> Probabilities:
         """Return the probabilities for [N, 784] rows; rows framed from files get nine views."""
@@ -233,6 +259,14 @@ def _frame_or_error(source: Source, max_pixels: int) -> npt.NDArray[np.float32] 
 def _is_distribution(row: npt.NDArray[np.float32]) -> bool:
     """Whether a row of model output is usable: every value finite."""
     return bool(np.isfinite(row).all())
+
+
+def _not_a_digit(name: str, row: npt.NDArray[np.float32], threshold: float) -> NotADigitError:
+    digit = int(row.argmax())
+    return NotADigitError(
+        f"{name}: not a digit (the closest is {digit}, at {float(row[digit]):.1%}; "
+        f"a digit needs {threshold:.1%})"
+    )
 
 
 def _not_a_distribution(name: str, row: npt.NDArray[np.float32]) -> ModelError:

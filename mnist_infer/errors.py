@@ -16,7 +16,15 @@ class InvalidImageError(InvalidInputError):
 
 
 class NoDigitFoundError(MnistInferError):
-    """The image decoded fine but holds no ink: nothing to classify, so we do not guess."""
+    """The image decoded fine but holds no digit: nothing to classify, so we do not guess."""
+
+
+class NotADigitError(NoDigitFoundError):
+    """The image holds ink, but the model does not see a digit in it (a letter, a tick, a mark).
+
+    Raised when the model's highest probability falls below the threshold its card gives; the
+    message names the closest digit and its probability.
+    """
 
 
 class ModelError(MnistInferError):

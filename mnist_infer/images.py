@@ -11,12 +11,15 @@ composite a digit drawn on a transparent canvas). Along the way:
 * Images over ``MAX_PIXELS`` (a decompression-bomb guard) are refused before they are decoded.
 * 16-bit grey is scaled to 8 bit (not clipped); 32-bit integer and float images are scaled from
   their range; CMYK, palette (with transparency -> alpha), 1-bit, RGB(A) are converted.
+* With ``max_side``, a large JPEG is decoded at reduced scale (JPEG draft mode), and colour
+  JPEGs straight to grey: the front end never needs the full size of a phone photo.
 * Every failure is an ``InvalidImageError`` whose message starts with the input's name.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import stat
 import threading
@@ -29,7 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mnist_infer.errors import InvalidImageError, InvalidInputError
 from mnist_infer.naming import source_name
 
-__all__ = ["FORMATS", "MAX_PIXELS", "ImageSource", "load_image"]
+__all__ = ["FORMATS", "MAX_PIXELS", "SOURCE_SCALE_KEY", "ImageSource", "load_image"]
 
 #: Largest image accepted, in pixels (40 megapixels: bigger than any phone photo, far below what
 #: would exhaust memory). Larger files are refused as possible decompression bombs.
@@ -38,6 +41,10 @@ MAX_PIXELS: Final = 40_000_000
 #: Pillow format names that are decoded; anything else is "not a supported image format". JPEG
 #: includes MPO, the variant many phone cameras write; PPM includes PGM and PBM.
 FORMATS: Final = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+
+#: ``Image.info`` key holding source pixels per decoded pixel when a JPEG was decoded at reduced
+#: scale (``load_image(..., max_side=...)``); absent when the image has its full size.
+SOURCE_SCALE_KEY: Final = "mnist_infer_source_scale"
 
 ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | Image.Image"
 
@@ -48,11 +55,19 @@ _WARNINGS_LOCK: Final = threading.Lock()
 
 
 def load_image(
-    source: ImageSource, *, name: str | None = None, max_pixels: int = MAX_PIXELS
+    source: ImageSource,
+    *,
+    name: str | None = None,
+    max_side: int | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Image.Image:
     """Decode ``source`` fully and return it as a mode "L" or "LA" image (see the module notes).
 
     ``name`` is used in error messages (default: the path, or a description of the bytes).
+    ``max_side``: a JPEG file whose longer side is at least twice this is decoded at 1/2, 1/4
+    or 1/8 scale (JPEG's draft mode: cheaper than decoding in full and shrinking), keeping at
+    least ``max_side`` pixels on its longer side; ``image.info[SOURCE_SCALE_KEY]`` then holds
+    the source pixels per decoded pixel. Colour JPEGs are decoded straight to grey.
     ``max_pixels``: larger images are refused from their header, before they are decoded.
     Raises InvalidImageError for anything that is not a readable, supported image, and
     InvalidInputError for a source of an unsupported type.
@@ -65,9 +80,9 @@ def load_image(
         data = bytes(source)
         if not data:
             raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
-        return _decode(io.BytesIO(data), label, max_pixels)
+        return _decode(io.BytesIO(data), label, max_side, max_pixels)
     if isinstance(source, (str, os.PathLike)):
-        return _decode(_open_path(source, label), label, max_pixels)
+        return _decode(_open_path(source, label), label, max_side, max_pixels)
     if isinstance(source, np.ndarray):
         raise InvalidInputError(
             f"{label}: a numpy array is pixels already, not an image file to decode; give an "
@@ -129,7 +144,12 @@ def _file_kind(mode: int) -> str:
     return "a special file"
 
 
-def _decode(stream: io.BufferedReader | io.BytesIO, label: str, max_pixels: int) -> Image.Image:
+def _decode(
+    stream: io.BufferedReader | io.BytesIO,
+    label: str,
+    max_side: int | None = None,
+    max_pixels: int = MAX_PIXELS,
+) -> Image.Image:
     """Identify, size-check and fully decode an image stream, then convert it to grey."""
     with stream:
         try:
@@ -149,8 +169,28 @@ def _decode(stream: io.BufferedReader | io.BytesIO, label: str, max_pixels: int)
             raise InvalidImageError(f"{label}: not a valid image ({_reason(exc)})") from None
         with image:
             _check_size(image, label, max_pixels)
+            scale = _draft(image, max_side)
             # Decodes everything now: truncated or corrupt data fails here, not later.
-            return _to_grey(_first_frame_upright(image, label), label)
+            grey = _to_grey(_first_frame_upright(image, label), label)
+            if scale > 1:
+                grey.info[SOURCE_SCALE_KEY] = scale
+            return grey
+
+
+def _draft(image: Image.Image, max_side: int | None) -> int:
+    """Ask a JPEG decoder for grey and, when it is large, a reduced scale; return the scale."""
+    if image.format not in ("JPEG", "MPO") or getattr(image, "n_frames", 1) > 1:
+        return 1
+    width, height = image.size
+    size = None
+    if max_side is not None and max(width, height) >= 2 * max_side:
+        factor = max(width, height) / max_side
+        size = (max(1, math.ceil(width / factor)), max(1, math.ceil(height / factor)))
+    try:
+        image.draft("L" if image.mode == "RGB" else None, size)
+    except Exception:  # a decoder that cannot draft decodes in full
+        return 1
+    return max(1, round(width / image.size[0]))
 
 
 def _check_size(image: Image.Image, label: str, max_pixels: int) -> None:

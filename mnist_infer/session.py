@@ -77,6 +77,7 @@ class ModelInfo:
     val_accuracy: float | None
     test_ece: float | None
     temperature: float | None
+    not_digit_threshold: float | None
     recipe: str | None
     created: str | None
     git_commit: str | None
@@ -100,6 +101,7 @@ class ModelInfo:
             "val_accuracy": self.val_accuracy,
             "test_ece": self.test_ece,
             "temperature": self.temperature,
+            "not_digit_threshold": self.not_digit_threshold,
             "recipe": self.recipe,
             "created": self.created,
             "git_commit": self.git_commit,
@@ -276,6 +278,7 @@ def _check_contract(
         val_accuracy=_float_or_none(metadata.get(MetadataKey.VAL_ACCURACY)),
         test_ece=_float_or_none(metadata.get(MetadataKey.TEST_ECE)),
         temperature=_float_or_none(metadata.get(MetadataKey.TEMPERATURE)),
+        not_digit_threshold=_float_or_none(metadata.get(MetadataKey.NOT_DIGIT_THRESHOLD)),
         recipe=metadata.get(MetadataKey.RECIPE),
         created=metadata.get(MetadataKey.CREATED),
         git_commit=metadata.get(MetadataKey.GIT_COMMIT),

@@ -1,10 +1,10 @@
 """What the caller gave, named and brought to the model's view: the first stage of the pipeline.
 
 An input is an MNIST-format array (scored as it is) or an image source: a path, the bytes of an
-image file, or a PIL image (decoded by ``mnist_infer.images``, then framed by
-``mnist_infer.framing``). Every error raised here is an ``MnistInferError`` whose message starts
-with the input's name. This module never imports onnxruntime, so the CLI's decoding worker
-processes can use it.
+image file, or a PIL image (decoded by ``mnist_infer.images``, then taken through the front
+end's stages: ``levels``, ``clutter``, ``pieces``, ``framing``). Every error raised here is an
+``MnistInferError`` whose message starts with the input's name. This module never imports
+onnxruntime, so the CLI's decoding worker processes can use it.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ import numpy.typing as npt
 from PIL import Image
 
 from mnist_infer.arrays import as_image
+from mnist_infer.clutter import remove_clutter
 from mnist_infer.errors import InvalidInputError, MnistInferError
-from mnist_infer.framing import frame_digit
+from mnist_infer.framing import frame_pieces
 from mnist_infer.images import MAX_PIXELS, load_image
+from mnist_infer.levels import DECODE_SIDE, ink_levels
 from mnist_infer.naming import describe_item
+from mnist_infer.pieces import find_pieces
 
 __all__ = [
     "IMAGE_SOURCE_TYPES",
@@ -111,9 +114,10 @@ def with_name(error: _E, name: str) -> _E:
 def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.float32]:
     """Return the model's view of one input: (28, 28) float32 in [0, 1], MNIST framing.
 
-    Arrays must already be in MNIST format (they pass through, scaled to [0, 1]); image sources
-    are decoded by ``load_image`` (refusing images over ``max_pixels``) and framed by
-    ``frame_digit``.
+    Arrays must already be in MNIST format (they pass through, scaled to [0, 1]). An image
+    source goes through the front end's stages in order: decoded (``images``, refusing images
+    over ``max_pixels``), brought to ink levels (``levels``), cleared of clutter (``clutter``),
+    grouped into ink pieces (``pieces``), and its main ink mass framed (``framing``).
     """
     item, name = source.item, source.name
     if isinstance(item, np.ndarray):
@@ -123,9 +127,11 @@ def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray
             f"{name}: cannot classify a {type(item).__name__}; expected a numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    image = load_image(item, name=name, max_pixels=max_pixels)
+    image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
     try:
-        framed: npt.NDArray[np.float32] = frame_digit(image)
+        levels = ink_levels(image)
+        found = find_pieces(levels, remove_clutter(levels.evidence.mask))
+        framed: npt.NDArray[np.float32] = frame_pieces(found, found.digit())
     except MnistInferError as error:
         raise with_name(error, name) from error.__cause__
     return framed

@@ -111,6 +111,13 @@ def predict(
     ] = None,
     model: ModelOption = None,
     threads: ThreadsOption = None,
+    no_reject: Annotated[
+        bool,
+        typer.Option(
+            "--no-reject",
+            help="Give the likeliest digit even for an image the model sees no digit in.",
+        ),
+    ] = False,
 ) -> None:
     """Classify the digit in each image. Exit code 0: all inputs classified, 1: some failed."""
     from mnist_infer.cli.predicting import run_predict
@@ -124,6 +131,7 @@ def predict(
             jobs=jobs,
             model=model,
             threads=threads,
+            reject_non_digits=not no_reject,
         )
     )
 

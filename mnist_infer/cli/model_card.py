@@ -51,6 +51,12 @@ def _rows(details: dict[str, Any]) -> list[tuple[str, str]]:
         ("calibration error", percent(details["test_ece"]) + " (ECE, 15 bins, MNIST test)"),
         ("temperature", str(details["temperature"] or "unknown")),
         (
+            "not-a-digit threshold",
+            "none (every image gets a digit)"
+            if details["not_digit_threshold"] is None
+            else f"{details['not_digit_threshold']:.4f} (images scoring below: not a digit)",
+        ),
+        (
             "input",
             f"{details['input']['name']} float32 {shape(details['input'])}, 0 = paper, 1 = ink",
         ),

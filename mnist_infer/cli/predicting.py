@@ -46,6 +46,7 @@ def run_predict(
     jobs: int | None = None,
     model: Path | None = None,
     threads: int | None = None,
+    reject_non_digits: bool = True,
 ) -> int:
     """Classify every input and print one result per input, in order; return the exit code."""
     entries = expand_paths(paths, recursive=recursive)
@@ -55,7 +56,7 @@ def run_predict(
     pool = _decoding_pool(entries, jobs or usable_cores())
     progress = None
     try:
-        classifier = load_classifier(model, threads)
+        classifier = load_classifier(model, threads, reject_non_digits=reject_non_digits)
         progress = _progress(len(entries))
         table = None if json_lines else ResultTable(top_k)
         failures = 0
@@ -94,13 +95,15 @@ def run_predict(
     return 0
 
 
-def load_classifier(model: Path | None, threads: int | None) -> Classifier:
+def load_classifier(
+    model: Path | None, threads: int | None, *, reject_non_digits: bool = True
+) -> Classifier:
     """Create the classifier; a model problem becomes a CommandError (one line, exit code 1)."""
     from mnist_infer.classifier import Classifier
     from mnist_infer.errors import MnistInferError
 
     try:
-        return Classifier(model, threads=threads)
+        return Classifier(model, threads=threads, reject_non_digits=reject_non_digits)
     except MnistInferError as error:
         raise CommandError(str(error)) from None
 

@@ -260,7 +260,7 @@ def test_trace_records_every_stage(tmp_path: Path) -> None:
     image = load_image(save(draw_seven(ink=0, paper=255), tmp_path / "seven.png"))
     result = frame_digit(image, trace=lambda name, values: stages.__setitem__(name, values))
     assert list(stages) == [
-        "input", "polarity", "background", "mask", "digit", "strokes", "framed"
+        "input", "polarity", "background", "mask", "pieces", "digit", "strokes", "framed"
     ]  # fmt: skip
     assert np.array_equal(stages["framed"], result)
     assert all(v.dtype == np.float32 and v.min() >= 0 and v.max() <= 1 for v in stages.values())

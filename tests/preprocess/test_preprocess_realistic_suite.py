@@ -88,9 +88,14 @@ def test_each_variation_renders_its_own_digits_until_the_split_runs_out() -> Non
     assert len(np.unique(small)) == small.size
     assert np.array_equal(small, deal_digits(10_000, 30, seed=0))
     assert not np.array_equal(small, deal_digits(10_000, 30, seed=1))
-    # More than the split holds (500 x 20 on 5,000 validation digits): each digit twice.
-    counts = np.bincount(deal_digits(5_000, 500, seed=0).ravel(), minlength=5_000)
+    # More than the split holds (250 per row twice over): each digit twice.
+    twice = 250 * len(VARIATIONS)
+    counts = np.bincount(deal_digits(twice // 2, 250, seed=0).ravel(), minlength=twice // 2)
     assert set(counts.tolist()) == {2}
+    # The first rows' digits do not depend on how many rows follow them (the clutter rows were
+    # appended): a row's block of the shuffle is fixed by its index.
+    first_rows = np.random.default_rng(0).permutation(10_000)[: 20 * 500].reshape(20, 500)
+    assert np.array_equal(deal_digits(10_000, 500, seed=0)[:20], first_rows)
 
 
 @pytest.mark.mnist

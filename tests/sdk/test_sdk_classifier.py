@@ -340,7 +340,7 @@ def test_blank_image_is_no_digit_found(classifier: Classifier, tmp_path: Path) -
 def test_list_errors_name_the_item(classifier: Classifier, tmp_path: Path) -> None:
     with pytest.raises(InvalidImageError, match=r"missing\.png: file not found"):
         classifier.predict([BATCH[0], tmp_path / "missing.png"])
-    with pytest.raises(InvalidImageError, match=r"item 1 <0 bytes>: empty input"):
+    with pytest.raises(InvalidImageError, match=r"item 1 <0 bytes>: empty file \(0 bytes\)"):
         classifier.predict([BATCH[0], b""])
     with pytest.raises(
         InvalidInputError, match=r"item 1 <array \(2, 28, 28\) uint8>: expected one"

@@ -188,7 +188,7 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 def test_empty_bytes() -> None:
-    with pytest.raises(InvalidImageError, match=r"upload: empty input \(0 bytes\)"):
+    with pytest.raises(InvalidImageError, match=r"upload: empty file \(0 bytes\), not an image"):
         load_image(b"", name="upload")
 
 

@@ -1,0 +1,222 @@
+"""Render written numbers from MNIST digits as the files people photograph and scan (seeded).
+
+A number is 1 to 6 MNIST digits written side by side at one size (each digit's height and
+baseline jittered a little), in one of three spacing classes, slightly rotated as a whole:
+
+* ``spaced``: gaps of 25-70% of a digit's ink width;
+* ``close``: gaps of 5-25%;
+* ``touching``: ink boxes overlapping by up to 12% of the width, pushed together until the
+  strokes meet, so that the digits are one piece of ink.
+
+Each number is then written out in one of the ``STYLES``: a scan, a phone photo, a transparent
+canvas, chalk on a board, one digit per cell of a form's comb field, or on ruled notebook paper.
+numpy and Pillow only, sharing no code with the recognizer or with training; every file is a
+function of (seed, index).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+from realistic_images import Rendered, camera, lighting, paint, pen_shape  # beside this one
+
+FloatArray = npt.NDArray[np.float64]
+Rng = np.random.Generator
+
+SPACINGS: Final = ("spaced", "close", "touching")
+#: Gap between neighbouring digits' ink boxes, as a share of the mean digit width.
+GAP_RANGES: Final = {"spaced": (0.25, 0.70), "close": (0.05, 0.25), "touching": (-0.12, 0.0)}
+
+
+@dataclass(frozen=True)
+class Number:
+    """A composed number: its ink coverage (0-1), its text, and each digit's box."""
+
+    ink: FloatArray
+    text: str
+    boxes: tuple[tuple[int, int, int, int], ...]  # (x0, y0, x1, y1) per digit, before rotation
+
+
+def compose(
+    digits: Sequence[npt.NDArray[np.uint8]],
+    labels: Sequence[int],
+    spacing: str,
+    rng: Rng,
+    *,
+    height: float,
+) -> Number:
+    """Write ``digits`` side by side, ``height`` pixels tall, in the ``spacing`` class."""
+    shapes = [pen_shape(digit, height * rng.uniform(0.9, 1.1)) for digit in digits]
+    widths = [shape.shape[1] for shape in shapes]
+    mean_width = float(np.mean(widths))
+    low, high = GAP_RANGES[spacing]
+    tall = max(shape.shape[0] for shape in shapes)
+    margin = round(0.35 * height)
+    offsets = [round(rng.uniform(-0.08, 0.08) * height) for _ in shapes]
+    canvas_h = tall + 2 * margin + 2 * round(0.1 * height)
+    canvas_w = sum(widths) + 2 * margin + round(high * mean_width * len(shapes)) + 4
+    ink = np.zeros((canvas_h, canvas_w))
+    boxes = []
+    x = margin
+    for index, (shape, offset) in enumerate(zip(shapes, offsets, strict=True)):
+        y = margin + round(0.1 * height) + (tall - shape.shape[0]) + offset
+        if index > 0:
+            x += round(rng.uniform(low, high) * mean_width)
+            if spacing == "touching":
+                x = _until_touching(ink, shape, x, y)
+        x = max(x, 0)
+        h, w = shape.shape
+        region = ink[y : y + h, x : x + w]
+        np.maximum(region, shape[: region.shape[0], : region.shape[1]], out=region)
+        boxes.append((x, y, x + w, y + h))
+        x += w
+    used = int(max(box[2] for box in boxes)) + margin
+    ink = ink[:, :used]
+    angle = rng.uniform(-3.0, 3.0)
+    turned = Image.fromarray(ink.astype(np.float32), mode="F").rotate(
+        angle, resample=Image.Resampling.BILINEAR, expand=True
+    )
+    text = "".join(str(int(label)) for label in labels)
+    return Number(np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0), text, tuple(boxes))
+
+
+def _until_touching(ink: FloatArray, shape: FloatArray, x: int, y: int) -> int:
+    """Move ``shape`` left from ``x`` until its strokes meet the ink already written."""
+    h, w = shape.shape
+    for candidate in range(x, max(0, x - w // 2), -1):
+        region = ink[y : y + h, candidate : candidate + w]
+        if (np.minimum(region, shape[: region.shape[0], : region.shape[1]]) > 0.5).any():
+            return candidate
+    return int(max(0, x - w // 2))
+
+
+# --- styles -----------------------------------------------------------------------------------
+
+
+def _png(image: Image.Image) -> Rendered:
+    return Rendered(image, ".png")
+
+
+def _jpeg(image: Image.Image, quality: int) -> Rendered:
+    return Rendered(image, ".jpg", {"quality": quality})
+
+
+def _pad(ink: FloatArray, rng: Rng, share: float) -> FloatArray:
+    """Place the number on a page a little larger than it, at a random spot."""
+    h, w = ink.shape
+    extra_h, extra_w = round(h * share), round(w * share * 0.5)
+    top, left = int(rng.integers(0, extra_h + 1)), int(rng.integers(0, extra_w + 1))
+    page = np.zeros((h + extra_h, w + extra_w))
+    page[top : top + h, left : left + w] = ink
+    return page
+
+
+def style_scan(number: Number, rng: Rng) -> Rendered:
+    """Dark ink on light paper, a scan saved as PNG."""
+    ink = _pad(number.ink, rng, 0.5)
+    pen = [(0.05, 0.05, 0.12), (0.1, 0.15, 0.55), (0.02, 0.02, 0.02)][int(rng.integers(3))]
+    return _png(camera(paint(ink, pen, (0.97, 0.96, 0.93)), rng, noise=0.01))
+
+
+def style_photo(number: Number, rng: Rng) -> Rendered:
+    """A phone photo: uneven light, a soft shadow, noise, slight blur, JPEG."""
+    ink = _pad(number.ink, rng, 0.8)
+    rgb = paint(ink, (0.08, 0.08, 0.15), (0.9, 0.88, 0.82))
+    rgb = rgb * lighting(ink.shape, rng, strength=rng.uniform(0.15, 0.4))[..., None]
+    image = camera(rgb, rng, noise=rng.uniform(0.01, 0.03), blur=rng.uniform(0.4, 1.2))
+    return _jpeg(image, int(rng.integers(70, 92)))
+
+
+def style_canvas(number: Number, rng: Rng) -> Rendered:
+    """A drawing app's export: dark strokes as the alpha of a transparent PNG."""
+    ink = _pad(number.ink, rng, 0.3)
+    rgba = np.zeros((*ink.shape, 4))
+    rgba[..., :3] = 0.1
+    rgba[..., 3] = ink
+    return _png(Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), mode="RGBA"))
+
+
+def style_light_on_dark(number: Number, rng: Rng) -> Rendered:
+    """Chalk on a blackboard, unevenly lit, JPEG."""
+    ink = _pad(number.ink, rng, 0.6)
+    rgb = paint(ink, (0.9, 0.9, 0.85), (0.12, 0.16, 0.14))
+    rgb = rgb * lighting(ink.shape, rng, strength=0.25)[..., None]
+    return _jpeg(camera(rgb, rng, noise=0.02), 85)
+
+
+def style_comb(number: Number, rng: Rng) -> Rendered:
+    """One digit per cell of a form's comb field: a printed baseline with ticks between cells."""
+    ink = number.ink
+    boxes = number.boxes
+    # Cells from the digits' own boxes (the rotation is small): ticks halfway between digits.
+    edges = [boxes[0][0] - 0.15 * (boxes[0][2] - boxes[0][0])]
+    edges += [(a[2] + b[0]) / 2 for a, b in itertools.pairwise(boxes)]
+    edges.append(boxes[-1][2] + 0.15 * (boxes[-1][2] - boxes[-1][0]))
+    bottom = max(box[3] for box in boxes) + 0.06 * (boxes[0][3] - boxes[0][1])
+    tick = 0.35 * (boxes[0][3] - boxes[0][1])
+    width = max(1.0, 0.03 * (boxes[0][3] - boxes[0][1]))
+    lines = np.zeros_like(ink)
+    _hline(lines, bottom, edges[0], edges[-1], width)
+    for edge in edges:
+        _vline(lines, edge, bottom - tick, bottom, width)
+    colour = [(0.55, 0.55, 0.55), (0.45, 0.6, 0.85), (0.85, 0.35, 0.35)][int(rng.integers(3))]
+    rgb = paint(lines, colour, (0.98, 0.98, 0.97))
+    rgb = rgb * (1 - ink[..., None]) + ink[..., None] * np.array((0.05, 0.05, 0.15))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
+def style_ruled(number: Number, rng: Rng) -> Rendered:
+    """Notebook paper: the number written on a rule, rules above and below, phone JPEG."""
+    ink = _pad(number.ink, rng, 0.6)
+    h, w = ink.shape
+    rows = np.flatnonzero(ink.max(axis=1) > 0.5)
+    base = float(rows[-1]) + 1.0
+    pitch = 1.1 * (rows[-1] - rows[0] + 1)
+    lines = np.zeros_like(ink)
+    width = max(1.0, 0.025 * pitch)
+    y = base - pitch * np.ceil(base / pitch)
+    while y < h:
+        if y > 0:
+            _hline(lines, y, 0, w, width)
+        y += pitch
+    rgb = paint(lines, (0.55, 0.7, 0.9), (0.97, 0.97, 0.95))
+    rgb = rgb * (1 - ink[..., None]) + ink[..., None] * np.array((0.08, 0.08, 0.2))
+    rgb = rgb * lighting(ink.shape, rng, strength=0.2)[..., None]
+    return _jpeg(camera(rgb, rng, noise=0.015, blur=0.6), 88)
+
+
+def _hline(layer: FloatArray, y: float, x0: float, x1: float, width: float) -> None:
+    """Add an anti-aliased horizontal line of ``width`` pixels centred on row ``y``."""
+    rows = np.arange(layer.shape[0]) + 0.5
+    cover = np.clip(width / 2 + 0.5 - np.abs(rows - y), 0.0, 1.0)
+    cols = slice(max(0, int(x0)), min(layer.shape[1], int(np.ceil(x1))))
+    np.maximum(layer[:, cols], cover[:, None], out=layer[:, cols])
+
+
+def _vline(layer: FloatArray, x: float, y0: float, y1: float, width: float) -> None:
+    """Add an anti-aliased vertical line of ``width`` pixels centred on column ``x``."""
+    cols = np.arange(layer.shape[1]) + 0.5
+    cover = np.clip(width / 2 + 0.5 - np.abs(cols - x), 0.0, 1.0)
+    rows = slice(max(0, int(y0)), min(layer.shape[0], int(np.ceil(y1))))
+    np.maximum(layer[rows, :], cover[None, :], out=layer[rows, :])
+
+
+STYLES: Final[dict[str, Callable[[Number, Rng], Rendered]]] = {
+    "scan": style_scan,
+    "photo": style_photo,
+    "canvas": style_canvas,
+    "light_on_dark": style_light_on_dark,
+    "comb": style_comb,
+    "ruled": style_ruled,
+}
+
+
+def number_rng(seed: int, index: int) -> Rng:
+    """The generator of one number: independent of how many are drawn."""
+    return np.random.default_rng([seed, 7919, index])
