@@ -21,17 +21,27 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mnist_infer._version import __version__
-from mnist_infer.errors import InvalidImageError, MnistInferError, ModelError, NoDigitFoundError
+from mnist_infer.errors import (
+    InvalidImageError,
+    MnistInferError,
+    ModelError,
+    NoDigitFoundError,
+    NotADigitError,
+)
 from mnist_infer.serve.limits import BodyLimit, TimeLimit
 from mnist_infer.serve.settings import ServeSettings
 from mnist_infer.serve.uploads import Upload, UploadError, read_uploads
 
 __all__ = ["create_app"]
 
-#: The status of a one-image request whose image failed, by the kind of failure.
+#: The status of a one-image request whose image failed, by the kind of failure: the first
+#: kind the error is an instance of, so a subclass comes before its base. An image that decodes
+#: but holds no digit the model can give (no ink, not a digit) is 422; one that does not decode
+#: is 415; any other input error is 400.
 STATUS_OF_ERROR: dict[type[MnistInferError], int] = {
-    InvalidImageError: 415,
+    NotADigitError: 422,
     NoDigitFoundError: 422,
+    InvalidImageError: 415,
     ModelError: 500,
 }
 
@@ -96,8 +106,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
         One result per image, in order: ``{"path", "digit", "confidence", "probabilities"}``
         or ``{"path", "error"}``. With one image the status code is its outcome (415: not a
-        supported image, 422: no digit found); with several it is 200 and each result carries
-        its own outcome.
+        supported image, 422: no digit found, or ink the model sees no digit in); with several
+        it is 200 and each result carries its own outcome.
         """
         try:
             uploads = await read_uploads(request, max_files=settings.max_files)

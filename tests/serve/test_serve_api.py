@@ -108,6 +108,42 @@ def test_one_failed_image_gives_its_status(server, body, status, message) -> Non
     assert result["error"].startswith(message)
 
 
+@pytest.fixture(scope="module")
+def rejecting_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped weights with a "not a digit" threshold on their card."""
+    import onnx
+
+    from mnist_infer.contract import MODEL_FILENAME, MetadataKey
+
+    model = onnx.load(str(ROOT / "models" / MODEL_FILENAME))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = MetadataKey.NOT_DIGIT_THRESHOLD, "0.999"
+    path = tmp_path_factory.mktemp("model") / "rejecting.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_ink_that_is_not_a_digit_is_422(server_factory, rejecting_model, draw) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    letter = Image.new("L", (120, 140), 255)
+    ImageDraw.Draw(letter).text((20, 5), "A", fill=0, font=ImageFont.load_default(size=110))
+    running = server_factory("--model", str(rejecting_model))
+    alone = httpx.post(running.url + "/v1/predict", files={"file": ("a.png", png(letter))})
+    assert alone.status_code == 422
+    (result,) = alone.json()["results"]
+    assert set(result) == {"path", "error"}
+    assert result["error"].startswith("a.png: not a digit (the closest is ")
+    together = httpx.post(
+        running.url + "/v1/predict",
+        files=[("f", ("a.png", png(letter))), ("f", ("7.png", png(draw.digit(7))))],
+    )
+    assert together.status_code == 200
+    first, second = together.json()["results"]
+    assert first["error"].startswith("a.png: not a digit")
+    assert second["digit"] == 7
+
+
 def test_a_bomb_is_refused_from_its_header(server) -> None:
     bomb = png(Image.new("1", (9000, 6000)))
     response = httpx.post(server.url + "/v1/predict", content=bomb)
