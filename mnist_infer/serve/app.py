@@ -1,4 +1,4 @@
-"""The FastAPI app: ``/v1/predict``, ``/v1/info``, health checks, and the draw-a-digit page.
+"""The FastAPI app: ``/v1/predict``, ``/v1/read``, ``/v1/info``, health checks, and the page.
 
 One ``Classifier`` per process, created at start-up. Classification runs in worker threads, at
 most ``settings.threads`` at a time, so the event loop stays free for other clients. Every error
@@ -7,7 +7,7 @@ is a JSON body ``{"error": ...}``; no traceback ever reaches a client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ from mnist_infer.errors import (
     ModelError,
     NoDigitFoundError,
     NotADigitError,
+    SeveralDigitsError,
 )
 from mnist_infer.serve.limits import BodyLimit, TimeLimit
 from mnist_infer.serve.settings import ServeSettings
@@ -36,9 +37,10 @@ __all__ = ["create_app"]
 
 #: The status of a one-image request whose image failed, by the kind of failure: the first
 #: kind the error is an instance of, so a subclass comes before its base. An image that decodes
-#: but holds no digit the model can give (no ink, not a digit) is 422; one that does not decode
-#: is 415; any other input error is 400.
+#: but is not what was asked for (no ink, not a digit, several digits where one was asked for,
+#: not one line of digits) is 422; one that does not decode is 415; any other input error is 400.
 STATUS_OF_ERROR: dict[type[MnistInferError], int] = {
+    SeveralDigitsError: 422,
     NotADigitError: 422,
     NoDigitFoundError: 422,
     InvalidImageError: 415,
@@ -49,6 +51,11 @@ TopK = Annotated[int, Query(ge=1, le=10, description="Also return the K most lik
 Framed = Annotated[
     bool, Query(description="Also return the 28x28 image the model saw, as a PNG data URL.")
 ]
+FramedDigits = Annotated[
+    bool,
+    Query(description="Also return each digit's 28x28 image the model saw, as a PNG data URL."),
+]
+Work = Callable[[Any, list[Upload]], list[dict[str, Any]]]
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
@@ -91,14 +98,24 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
 
-    async def classify(uploads: list[Upload], top_k: int, framed: bool) -> list[dict[str, Any]]:
-        """Run the uploads through the classifier in the bounded pool, off the event loop."""
+    async def answer(request: Request, work: Work) -> JSONResponse:
+        """Read a request's images and run ``work`` on them in the bounded pool, off the loop.
+
+        With one image the status code is its outcome; with several it is 200 and each result
+        carries its own outcome.
+        """
+        try:
+            uploads = await read_uploads(request, max_files=settings.max_files)
+        except UploadError as error:
+            return _error(error.status, str(error))
         classifier = state["classifier"]
-        return await anyio.to_thread.run_sync(
-            lambda: _classify(classifier, uploads, top_k, framed, settings.max_pixels),
-            limiter=state["limiter"],
-            abandon_on_cancel=True,
+        results = await anyio.to_thread.run_sync(
+            lambda: work(classifier, uploads), limiter=state["limiter"], abandon_on_cancel=True
         )
+        status = results[0].pop("_status", 200) if len(results) == 1 else 200
+        for result in results:
+            result.pop("_status", None)
+        return JSONResponse({"results": results}, status_code=status)
 
     @app.post("/v1/predict", summary="Classify the digit in each image")
     async def predict(request: Request, top_k: TopK = 1, framed: Framed = False) -> JSONResponse:
@@ -106,18 +123,23 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
         One result per image, in order: ``{"path", "digit", "confidence", "probabilities"}``
         or ``{"path", "error"}``. With one image the status code is its outcome (415: not a
-        supported image, 422: no digit found, or ink the model sees no digit in); with several
-        it is 200 and each result carries its own outcome.
+        supported image; 422: no digit found, ink the model sees no digit in, or several
+        digits, which ``/v1/read`` reads); with several it is 200 and each result carries its
+        own outcome.
         """
-        try:
-            uploads = await read_uploads(request, max_files=settings.max_files)
-        except UploadError as error:
-            return _error(error.status, str(error))
-        results = await classify(uploads, top_k, framed)
-        status = results[0].pop("_status", 200) if len(results) == 1 else 200
-        for result in results:
-            result.pop("_status", None)
-        return JSONResponse({"results": results}, status_code=status)
+        return await answer(
+            request, lambda c, uploads: _classify(c, uploads, top_k, framed, settings.max_pixels)
+        )
+
+    @app.post("/v1/read", summary="Read the number written in each image")
+    async def read(request: Request, framed: FramedDigits = False) -> JSONResponse:
+        """Read numbers (one line of digits) in images sent as ``/v1/predict`` takes them.
+
+        One result per image, in order: ``{"path", "text", "confidence", "digits": [{"digit",
+        "confidence", "box": [x0, y0, x1, y1]}]}`` (boxes in the image's pixels, x1 and y1
+        exclusive), or ``{"path", "error"}``. Status codes as for ``/v1/predict``.
+        """
+        return await answer(request, lambda c, uploads: _read(c, uploads, framed))
 
     @app.get("/v1/info", summary="The model card data")
     async def info() -> dict[str, Any]:
@@ -185,9 +207,30 @@ def _classify(
     return records
 
 
+def _read(classifier: Any, uploads: Sequence[Upload], framed: bool) -> list[dict[str, Any]]:
+    """Read each upload's number, all candidates scored together; records in upload order."""
+    outcomes = classifier.read_each(
+        [upload.data for upload in uploads], names=[upload.name for upload in uploads]
+    )
+    records: list[dict[str, Any]] = []
+    for upload, outcome in zip(uploads, outcomes, strict=True):
+        if isinstance(outcome, MnistInferError):
+            records.append(_failure(upload.name, outcome))
+            continue
+        record: dict[str, Any] = {**outcome.to_dict(), "path": upload.name}
+        if framed:
+            for entry, digit in zip(record["digits"], outcome.digits, strict=True):
+                entry["framed"] = _png_data_url(digit.framed)
+        records.append(record)
+    return records
+
+
 def _failure(name: str, error: MnistInferError) -> dict[str, Any]:
     status = next((s for kind, s in STATUS_OF_ERROR.items() if isinstance(error, kind)), 400)
-    return {"path": name, "error": str(error), "_status": status}
+    message = str(error)
+    if isinstance(error, SeveralDigitsError):
+        message += "; over HTTP, POST it to /v1/read"
+    return {"path": name, "error": message, "_status": status}
 
 
 def _png_data_url(pixels: Any) -> str:

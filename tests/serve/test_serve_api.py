@@ -244,7 +244,7 @@ def test_the_page_and_the_api_docs_need_no_network(server) -> None:
     assert "cdn" not in docs.text.lower()
     assert httpx.get(server.url + "/static/swagger/swagger-ui-bundle.js").status_code == 200
     schema = httpx.get(server.url + "/openapi.json").json()
-    assert {"/v1/predict", "/v1/info", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert {"/v1/predict", "/v1/read", "/v1/info", "/healthz", "/readyz"} <= set(schema["paths"])
 
 
 def test_cors_is_off_unless_an_origin_is_given(server, server_factory) -> None:
@@ -296,3 +296,115 @@ def test_without_the_extra_serve_says_what_to_install() -> None:
         "mnist-infer: error: mnist-infer serve needs FastAPI and uvicorn: "
         "pip install 'mnist-infer[serve]'"
     )
+
+
+def number_png(draw, digits: str, gap: int = 10) -> bytes:
+    """Printed digits side by side on one white strip, as a number is written."""
+    tiles = [draw.digit(int(d), size=(90, 140), offset=(10, 5)) for d in digits]
+    strip = Image.new("L", (sum(t.width for t in tiles) + gap * (len(tiles) + 1), 150), 255)
+    x = gap
+    for tile in tiles:
+        strip.paste(tile, (x, 5))
+        x += tile.width + gap
+    return png(strip)
+
+
+def test_read_gives_the_sdk_and_cli_reading(server, draw, tmp_path: Path) -> None:
+    from mnist_infer import Classifier
+
+    data = number_png(draw, "307")
+    response = httpx.post(server.url + "/v1/read", files={"file": ("n.png", data)})
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    assert result == {**Classifier().read(data).to_dict(), "path": "n.png"}
+    path = tmp_path / "n.png"
+    path.write_bytes(data)
+    done = subprocess.run(
+        [EXECUTABLE, "read", "--json", str(path)], capture_output=True, text=True, check=True
+    )
+    assert result == {**json.loads(done.stdout), "path": "n.png"}
+    assert result["text"] == "307"
+    assert set(result) == {"path", "text", "confidence", "digits"}
+    boxes = [entry["box"] for entry in result["digits"]]
+    assert all(set(entry) == {"digit", "confidence", "box"} for entry in result["digits"])
+    assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)  # left to right
+    assert all(0 <= x0 < x1 <= 310 and 0 <= y0 < y1 <= 150 for x0, y0, x1, y1 in boxes)
+    assert 0 < result["confidence"] <= min(entry["confidence"] for entry in result["digits"])
+
+
+def test_read_framed_gives_each_digit_the_model_saw(server, draw) -> None:
+    import base64
+
+    response = httpx.post(
+        server.url + "/v1/read?framed=true",
+        content=number_png(draw, "70"),
+        headers={"content-type": "image/png"},
+    )
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    assert (result["path"], result["text"]) == ("body", "70")
+    for entry in result["digits"]:
+        assert entry["framed"].startswith("data:image/png;base64,")
+        seen = Image.open(io.BytesIO(base64.b64decode(entry["framed"].split(",", 1)[1])))
+        assert (seen.mode, seen.size) == ("L", (28, 28))
+
+
+def test_read_keeps_order_and_one_bad_file_fails_alone(server, draw) -> None:
+    files = [
+        ("a", ("37.png", number_png(draw, "37"))),
+        ("b", ("notes.png", b"meeting notes, not an image")),
+        ("c", ("blank.png", png(Image.new("L", (60, 60), 255)))),
+        ("d", ("0.png", png(draw.digit(0)))),
+    ]
+    response = httpx.post(server.url + "/v1/read", files=files)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["path"] for r in results] == ["37.png", "notes.png", "blank.png", "0.png"]
+    assert (results[0]["text"], results[3]["text"]) == ("37", "0")
+    assert results[1]["error"].startswith("notes.png: not a supported image format")
+    assert set(results[2]) == {"path", "error"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [(b"not an image", 415, "body: not a supported image format"), (None, 422, "body: ")],
+)
+def test_read_one_failed_image_gives_its_status(server, body, status, message) -> None:
+    data = body if body is not None else png(Image.new("L", (50, 50), 255))
+    response = httpx.post(server.url + "/v1/read", content=data)
+    assert response.status_code == status
+    (result,) = response.json()["results"]
+    assert set(result) == {"path", "error"}
+    assert result["error"].startswith(message)
+
+
+def test_several_digits_sent_to_predict_are_422_and_point_to_read(server, draw) -> None:
+    response = httpx.post(
+        server.url + "/v1/predict", files={"file": ("37.png", number_png(draw, "37"))}
+    )
+    assert response.status_code == 422
+    (result,) = response.json()["results"]
+    assert set(result) == {"path", "error"}
+    assert result["error"].startswith("37.png: ")
+    assert "2" in result["error"]
+    assert "read" in result["error"]
+
+
+def test_read_has_the_limits_of_predict(server, server_factory, draw) -> None:
+    files = [("file", (f"{i}.png", number_png(draw, "37"))) for i in range(5)]
+    too_many = httpx.post(server.url + "/v1/read", files=files)
+    assert (too_many.status_code, too_many.json()) == (
+        400,
+        {"error": "too many files: at most 4 per request"},
+    )
+    assert httpx.post(server.url + "/v1/read", content=bytes(1_200_000)).status_code == 413
+    small = server_factory("--max-pixels", "20000")
+    data = number_png(draw, "37")  # 210x150 = 31,500 pixels
+    for path in ("/v1/predict", "/v1/read"):
+        response = httpx.post(small.url + path, content=data)
+        assert response.status_code == 415
+        assert (
+            "image too large (210x150 = 31,500 pixels, limit 20,000"
+            in (response.json()["results"][0]["error"])
+        )
+    assert httpx.get(small.url + "/healthz").status_code == 200
