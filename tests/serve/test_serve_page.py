@@ -2,8 +2,8 @@
 
 Debian's ``chromium`` is used (Playwright's own browser download is not needed). Without a
 browser the tests skip with the reason, unless ``MNIST_INFER_REQUIRE_BROWSER=1`` (CI) makes
-that a failure. ``MNIST_INFER_SCREENSHOT=path.png`` also saves the screenshot there (the docs'
-picture is made so).
+that a failure. ``MNIST_INFER_SCREENSHOT=path.png`` also saves the screenshot there, and number
+mode's beside it as ``path_number.png`` (the docs' pictures are made so).
 """
 
 from __future__ import annotations
@@ -113,11 +113,67 @@ def test_clear_and_keyboard_controls(server, browser) -> None:
     page.keyboard.press("Enter")
     assert page.locator("#result").text_content() == "-"
     labels = page.eval_on_selector_all(
-        "button, input, canvas",
+        "button, input, canvas:not([aria-hidden])",
         "els => els.map(e => e.getAttribute('aria-label')"
         " || (e.labels && e.labels[0] && e.labels[0].textContent) || e.textContent)",
     )
     assert all(label and label.strip() for label in labels)
+    page.close()
+
+
+def draw_one_and_seven(page) -> None:
+    """A 1 and a 7 side by side on the number canvas (640x240): three strokes."""
+    draw_stroke(page, [(0.3, 0.15), (0.3, 0.85)])  # the 1
+    draw_stroke(page, [(0.48, 0.2), (0.64, 0.2)])  # the 7's bar
+    draw_stroke(page, [(0.64, 0.2), (0.58, 0.5), (0.54, 0.82)])  # and its stem
+
+
+def test_drawing_two_digits_in_number_mode_reads_the_number(server, browser) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    page.goto(server.url + "/")
+    page.get_by_role("radio", name="A number").check()
+    assert page.locator("#canvas").evaluate("c => [c.width, c.height]") == [640, 240]
+    draw_one_and_seven(page)
+    assert answer_for(page, 3) == "17"
+    assert "sure of the whole number" in str(page.locator("#confidence").text_content())
+    figures = page.locator("#seen-digits figure")
+    assert figures.count() == 2
+    digits = [figures.nth(i).get_attribute("data-digit") for i in range(2)]
+    boxes = [
+        [int(v) for v in str(figures.nth(i).get_attribute("data-box")).split(",")] for i in range(2)
+    ]
+    assert digits == ["1", "7"]
+    (one, seven) = boxes
+    assert one[2] <= seven[0]  # the 1 ends before the 7 starts
+    assert 0.25 * 640 < one[0] < 0.35 * 640
+    assert 0.45 * 640 < seven[0] < 0.6 * 640
+    for i in range(2):
+        caption = str(figures.nth(i).locator("figcaption").text_content())
+        assert caption.startswith(f"{digits[i]} (")
+        assert "%)" in caption
+        assert f"x {boxes[i][0]}-{boxes[i][2]}, y {boxes[i][1]}-{boxes[i][3]}" in caption
+        src = figures.nth(i).locator("img").get_attribute("src")
+        assert str(src).startswith("data:image/png;base64,")
+    outlined = page.locator("#boxes").evaluate(
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+        ".some((v, i) => i % 4 === 3 && v > 0)"
+    )
+    assert outlined  # the digits are outlined on the drawing
+    target = os.environ.get("MNIST_INFER_SCREENSHOT")
+    if target:  # beside the digit mode's picture
+        page.screenshot(path=str(Path(target).with_name(Path(target).stem + "_number.png")))
+    page.close()
+
+
+def test_two_digits_in_digit_mode_point_to_number_mode(server, browser) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    page.goto(server.url + "/")
+    draw_stroke(page, [(0.2, 0.2), (0.2, 0.8)])
+    draw_stroke(page, [(0.45, 0.25), (0.8, 0.25)])
+    draw_stroke(page, [(0.8, 0.25), (0.65, 0.55), (0.55, 0.8)])
+    page.wait_for_function("document.body.dataset.answered === '3'", timeout=20_000)
+    assert page.locator("#result").text_content() == "-"
+    assert "read" in str(page.locator("#error").text_content())
     page.close()
 
 

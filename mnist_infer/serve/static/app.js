@@ -1,10 +1,13 @@
 // The draw-a-digit page: draw with a mouse, a finger or a pen (Pointer Events), or give a
 // photo (upload, drop, paste); every stroke or image is sent to the API and the answer shown.
+// In number mode each digit read is also outlined on the drawing, from its box in the image.
 "use strict";
 
 (function () {
   const canvas = document.getElementById("canvas");
   const context = canvas.getContext("2d");
+  const boxes = document.getElementById("boxes"); // the outlines of the digits read, on top
+  const boxContext = boxes.getContext("2d");
   const drop = document.getElementById("drop");
   const hint = document.getElementById("hint");
   const result = document.getElementById("result");
@@ -22,11 +25,15 @@
   let pending = null; // the request in flight, so that only the latest answer is shown
   let timer = null;
   let inputs = 0; // strokes drawn and images given; the answer shown is for document.body.dataset.answered
+  let placement = { scale: 1, dx: 0, dy: 0 }; // image pixels -> canvas pixels (a photo is scaled)
 
   function resetCanvas() {
     const [width, height] = SIZES[mode];
     canvas.width = width;
     canvas.height = height;
+    boxes.width = width;
+    boxes.height = height;
+    placement = { scale: 1, dx: 0, dy: 0 };
     context.clearRect(0, 0, width, height); // transparent, as drawing apps export
     context.lineCap = "round";
     context.lineJoin = "round";
@@ -43,6 +50,7 @@
     seenFigure.hidden = true;
     seenDigits.hidden = true;
     seenDigits.replaceChildren();
+    boxContext.clearRect(0, 0, boxes.width, boxes.height);
     error.textContent = "";
   }
 
@@ -110,18 +118,24 @@
   function showPhoto(file) {
     const url = URL.createObjectURL(file);
     const picture = new Image();
+    const name = file.name || "photo";
     picture.onload = () => {
       resetCanvas();
       const scale = Math.min(canvas.width / picture.width, canvas.height / picture.height);
       const width = picture.width * scale;
       const height = picture.height * scale;
-      context.drawImage(picture, (canvas.width - width) / 2, (canvas.height - height) / 2, width, height);
+      placement = { scale, dx: (canvas.width - width) / 2, dy: (canvas.height - height) / 2 };
+      context.drawImage(picture, placement.dx, placement.dy, width, height);
       hint.hidden = true;
       URL.revokeObjectURL(url);
+      send(file, name); // after drawing it, so that the digits' outlines land on the photo
+    };
+    picture.onerror = () => {
+      URL.revokeObjectURL(url);
+      send(file, name); // a file the browser cannot show: the server says what it is
     };
     picture.src = url;
     inputs += 1;
-    send(file, file.name || "photo");
   }
 
   fileInput.addEventListener("change", () => {
@@ -218,8 +232,10 @@
   function showNumber(answer) {
     result.textContent = answer.text === "" ? "(no digits)" : answer.text;
     confidence.textContent = (100 * answer.confidence).toFixed(1) + "% sure of the whole number";
-    for (const digit of answer.digits || []) {
+    (answer.digits || []).forEach((digit, index) => {
       const figure = document.createElement("figure");
+      figure.dataset.digit = String(digit.digit);
+      figure.dataset.box = digit.box.join(",");
       if (digit.framed) {
         const picture = document.createElement("img");
         picture.src = digit.framed;
@@ -229,11 +245,30 @@
         figure.append(picture);
       }
       const caption = document.createElement("figcaption");
-      caption.textContent = digit.digit + " (" + (100 * digit.confidence).toFixed(0) + "%)";
+      const [x0, y0, x1, y1] = digit.box;
+      caption.append(
+        digit.digit + " (" + (100 * digit.confidence).toFixed(0) + "%)",
+        document.createElement("br"),
+        "x " + x0 + "-" + x1 + ", y " + y0 + "-" + y1
+      );
       figure.append(caption);
       seenDigits.append(figure);
-    }
+      outline(digit.box, index + 1);
+    });
     seenDigits.hidden = !seenDigits.children.length;
+  }
+
+  function outline(box, label) {
+    const { scale, dx, dy } = placement;
+    const [x0, y0, x1, y1] = box;
+    const left = dx + x0 * scale;
+    const topEdge = dy + y0 * scale;
+    boxContext.strokeStyle = "#2458d6";
+    boxContext.lineWidth = 2;
+    boxContext.strokeRect(left, topEdge, (x1 - x0) * scale, (y1 - y0) * scale);
+    boxContext.fillStyle = "#2458d6";
+    boxContext.font = "14px system-ui, sans-serif";
+    boxContext.fillText(String(label), left + 3, Math.max(12, topEdge - 4));
   }
 
   resetCanvas();
