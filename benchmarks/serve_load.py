@@ -9,6 +9,8 @@ classifying threads as cores) and measures, in one run:
 1. **Load** at concurrency 1, 8 and 32, for small canvas PNGs (a 280x280 drawing) and for
    300-400 px photo-like JPEGs: requests/s, p50/p95/p99 latency, errors, and the ratio to the
    in-process ``Classifier`` classifying the same files one by one (measured just before).
+   Then ``/v1/read`` at concurrency 1 and 8 on canvas PNGs of 2-4 digit numbers, against the
+   in-process ``Classifier.read``.
 2. **Bad requests**: one of each kind, with the status code and message it got.
 3. **Abuse**: while good clients keep sending photos, others send garbage bodies, bodies over
    the limit, decompression bombs, truncated multipart bodies and slow senders (one byte at a
@@ -36,8 +38,9 @@ from typing import Any
 
 import httpx
 import numpy as np
+from number_images import compose, style_canvas  # beside this one
 from PIL import Image
-from realistic_images import camera, lighting, paint, pen_shape, random_place  # beside this one
+from realistic_images import camera, lighting, paint, pen_shape, random_place
 
 from mnist_infer import Classifier
 from train.data import load_mnist
@@ -67,6 +70,21 @@ def photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
+def number_png(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A number of 2-4 MNIST digits, spaced, drawn on a transparent canvas."""
+    count = int(rng.integers(2, 5))
+    picks = rng.choice(len(digits), size=count, replace=False)
+    number = compose(
+        [digits[i] for i in picks],
+        [int(labels[i]) for i in picks],
+        "spaced",
+        rng,
+        height=float(rng.uniform(60, 90)),
+    )
+    data: bytes = style_canvas(number, rng).to_bytes()
+    return data
+
+
 def start_server(*options: str) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -94,17 +112,29 @@ def peak_memory_mb(pid: int) -> float:
     return float("nan")
 
 
-def in_process_rate(files: list[bytes]) -> float:
+def in_process_rate(files: list[bytes], path: str = "/v1/predict", seconds: float = 3.0) -> float:
+    """Files per second through one in-process ``Classifier``, one file at a time.
+
+    Whole passes over ``files`` until ``seconds`` have gone by, so that a moment of load from
+    other processes on shared cores weighs no more here than in the load run that follows.
+    """
     classifier = Classifier()
-    classifier.classify(files[0])  # warm
+    call = classifier.read if path == "/v1/read" else classifier.classify
+    call(files[0])  # warm
+    done = 0
     started = time.perf_counter()
-    for data in files:
-        classifier.classify(data)
-    return len(files) / (time.perf_counter() - started)
+    while done == 0 or time.perf_counter() - started < seconds:
+        for data in files:
+            call(data)
+        done += len(files)
+    return done / (time.perf_counter() - started)
 
 
-async def load(url: str, files: list[bytes], concurrency: int, total: int) -> dict[str, Any]:
+async def load(
+    url: str, files: list[bytes], concurrency: int, total: int, path: str = "/v1/predict"
+) -> dict[str, Any]:
     """``total`` requests from ``concurrency`` clients; latencies in seconds and errors."""
+    key = "text" if path == "/v1/read" else "digit"
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     queue = iter(range(total))
@@ -115,8 +145,8 @@ async def load(url: str, files: list[bytes], concurrency: int, total: int) -> di
             for index in queue:
                 started = time.perf_counter()
                 try:
-                    response = await client.post("/v1/predict", content=files[index % len(files)])
-                    if response.status_code != 200 or "digit" not in response.json()["results"][0]:
+                    response = await client.post(path, content=files[index % len(files)])
+                    if response.status_code != 200 or key not in response.json()["results"][0]:
                         errors[f"status {response.status_code}"] += 1
                 except httpx.HTTPError as error:
                     errors[type(error).__name__] += 1
@@ -132,7 +162,7 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def bad_requests(url: str, good: bytes) -> list[tuple[str, int, str]]:
+def bad_requests(url: str, good: bytes, number: bytes) -> list[tuple[str, int, str]]:
     """One request of each bad kind: (what was sent, status, message)."""
     big = bytes(11_000_000)
     bomb = io.BytesIO()
@@ -149,6 +179,11 @@ def bad_requests(url: str, good: bytes) -> list[tuple[str, int, str]]:
         ),
         ("an empty body", lambda c: c.post("/v1/predict", content=b"")),
         ("a blank white PNG", lambda c: c.post("/v1/predict", content=_blank_png())),
+        (
+            "a number (several digits) to /v1/predict",
+            lambda c: c.post("/v1/predict", content=number),
+        ),
+        ("a blank white PNG to /v1/read", lambda c: c.post("/v1/read", content=_blank_png())),
         ("an 11 MB body (limit 10 MB)", lambda c: c.post("/v1/predict", content=big)),
         ("a 120-megapixel PNG bomb", lambda c: c.post("/v1/predict", content=bomb.getvalue())),
         (
@@ -280,7 +315,9 @@ def main() -> None:
     digits = data.test_images[:200]
     canvases = [canvas_png(d, rng) for d in digits]
     photos = [photo_jpeg(d, rng) for d in digits]
+    numbers = [number_png(digits, data.test_labels[:200], rng) for _ in range(100)]
     per_level = {1: 300, 8: 1200, 32: 1500} if not args.quick else {1: 50, 8: 200, 32: 200}
+    read_levels = {1: 100, 8: 400} if not args.quick else {1: 20, 8: 80}
 
     process, url = start_server()
     port = int(url.rsplit(":", 1)[1])
@@ -293,10 +330,15 @@ def main() -> None:
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         total = 0
-        for name, files in (("canvas PNG 280 px", canvases), ("photo JPEG 300-400 px", photos)):
-            baseline = in_process_rate(files)
-            for concurrency, count in per_level.items():
-                result = asyncio.run(load(url, files, concurrency, count))
+        runs = (
+            ("canvas PNG 280 px", canvases, "/v1/predict", per_level),
+            ("photo JPEG 300-400 px", photos, "/v1/predict", per_level),
+            ("number canvas PNG, 2-4 digits, /v1/read", numbers, "/v1/read", read_levels),
+        )
+        for name, files, path, levels in runs:
+            baseline = in_process_rate(files, path)
+            for concurrency, count in levels.items():
+                result = asyncio.run(load(url, files, concurrency, count, path))
                 rate = count / result["seconds"]
                 total += count
                 errors = sum(result["errors"].values())
@@ -310,7 +352,7 @@ def main() -> None:
 
         print("| bad request | status | message |")
         print("|---|---:|---|")
-        for what, status, message in bad_requests(url, canvases[0]):
+        for what, status, message in bad_requests(url, canvases[0], numbers[0]):
             print(f"| {what} | {status} | {message} |")
 
         seconds = 10.0 if args.quick else 30.0
