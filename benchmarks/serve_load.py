@@ -1,6 +1,6 @@
 """The HTTP server under load and under abuse, on loopback only, against the in-process SDK.
 
-    python benchmarks/serve_load.py                  # load (~6,000 requests), then abuse (30 s)
+    python benchmarks/serve_load.py                  # load (6,500 requests), then abuse (30 s)
     python benchmarks/serve_load.py --quick          # fewer requests, a 10 s abuse run
 
 Starts ``mnist-infer serve`` on a free loopback port (default settings: a pool of as many
