@@ -62,6 +62,19 @@ PathsArgument = Annotated[
         callback=_non_empty_paths,
     ),
 ]
+RecursiveOption = Annotated[
+    bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
+]
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        max=MAX_WORKERS,
+        help="Processes decoding images (default: the usable cores).",
+    ),
+]
 ModelOption = Annotated[
     Path | None,
     typer.Option(
@@ -90,25 +103,14 @@ def predict(
             '{"path", "error"} per input, in input order.',
         ),
     ] = False,
-    recursive: Annotated[
-        bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
-    ] = False,
+    recursive: RecursiveOption = False,
     top_k: Annotated[
         int,
         typer.Option(
             "--top-k", "-k", min=1, max=10, help="Also show the K most likely digits (K > 1)."
         ),
     ] = 1,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            max=MAX_WORKERS,
-            help="Processes decoding images (default: the usable cores).",
-        ),
-    ] = None,
+    jobs: JobsOption = None,
     model: ModelOption = None,
     threads: ThreadsOption = None,
     no_reject: Annotated[
@@ -144,22 +146,11 @@ def read(
         typer.Option(
             "--json",
             help='JSON Lines: {"path", "text", "confidence", "digits": [{"digit", "confidence", '
-            '"box": [x0, y0, x1, y1]}]} or {"path", "error"} per input, in input order.',
+            '"box": \\[x0, y0, x1, y1]}]} or {"path", "error"} per input, in input order.',
         ),
     ] = False,
-    recursive: Annotated[
-        bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
-    ] = False,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            max=MAX_WORKERS,
-            help="Processes decoding images (default: the usable cores).",
-        ),
-    ] = None,
+    recursive: RecursiveOption = False,
+    jobs: JobsOption = None,
     model: ModelOption = None,
     threads: ThreadsOption = None,
     no_reject: Annotated[

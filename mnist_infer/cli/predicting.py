@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
 from mnist_infer._cores import usable_cores
 from mnist_infer.cli.console import CommandError, error_line, flush_output, write_error, write_line
@@ -28,16 +29,21 @@ if TYPE_CHECKING:
     Framed: TypeAlias = npt.NDArray[np.float32] | str
 
 __all__ = [
+    "InputTask",
     "decoding_pool",
     "load_classifier",
     "prepare_entry",
+    "prepared",
     "prepared_blocks",
     "print_table",
     "progress_bar",
+    "run_inputs",
     "run_predict",
 ]
 
 _T = TypeVar("_T")
+_P = TypeVar("_P")
+_R = TypeVar("_R")
 
 #: Inputs decoded and classified per round; results are printed after each round.
 BLOCK_SIZE: Final = 2048
@@ -47,18 +53,35 @@ PARALLEL_MIN_FILES: Final = 64
 PROGRESS_MIN_INPUTS: Final = 50
 
 
-def run_predict(
+@dataclass(frozen=True)
+class InputTask(Generic[_P, _R]):
+    """What a command does with each input: how it prepares, scores and shows them.
+
+    ``prepare`` runs in worker processes (a module-level function; it returns an error line as
+    a str instead of raising); ``score`` takes a block's labels and prepared inputs and returns
+    an outcome or an error line for each, in place; ``table`` makes the terminal's table and
+    ``record`` one JSON line.
+    """
+
+    description: str
+    prepare: Callable[[Entry], _P | str]
+    score: Callable[[Classifier, list[str], list[_P | str]], list[_R | str]]
+    table: Callable[[], Any]
+    record: Callable[[str, _R | str], str]
+
+
+def run_inputs(
     paths: Sequence[str],
+    task: InputTask[_P, _R],
     *,
     json_lines: bool = False,
     recursive: bool = False,
-    top_k: int = 1,
     jobs: int | None = None,
     model: Path | None = None,
     threads: int | None = None,
     reject_non_digits: bool = True,
 ) -> int:
-    """Classify every input and print one result per input, in order; return the exit code."""
+    """Run ``task`` on each input, one result per input in order; return the exit code."""
     entries = expand_paths(paths, recursive=recursive)
     # Worker processes start before onnxruntime exists here: forking after it started its
     # threads is unsafe. The model is then loaded before any input is looked at, so a bad
@@ -67,21 +90,18 @@ def run_predict(
     progress = None
     try:
         classifier = load_classifier(model, threads, reject_non_digits=reject_non_digits)
-        progress = progress_bar(len(entries), "classifying")
-        table = None if json_lines else ResultTable(top_k)
+        progress = progress_bar(len(entries), task.description)
+        table = None if json_lines else task.table()
         failures = 0
         done = 0
-        for block in prepared_blocks(entries, pool, prepare_entry):
-            for entry, outcome in zip(
-                entries[done : done + len(block)],
-                _score(classifier, entries, done, block),
-                strict=True,
-            ):
+        for block in prepared_blocks(entries, pool, task.prepare):
+            labels = [entry.label for entry in entries[done : done + len(block)]]
+            for label, outcome in zip(labels, task.score(classifier, labels, block), strict=True):
                 failures += isinstance(outcome, str)
                 if table is not None:
-                    table.add(entry.label, outcome)
+                    table.add(label, outcome)
                 else:
-                    write_line(json_record(entry.label, outcome, top_k))
+                    write_line(task.record(label, outcome))
             done += len(block)
             if progress is not None:
                 progress.update(progress.task_ids[0], completed=done)
@@ -105,6 +125,37 @@ def run_predict(
     return 0
 
 
+def run_predict(
+    paths: Sequence[str],
+    *,
+    json_lines: bool = False,
+    recursive: bool = False,
+    top_k: int = 1,
+    jobs: int | None = None,
+    model: Path | None = None,
+    threads: int | None = None,
+    reject_non_digits: bool = True,
+) -> int:
+    """Classify every input and print one result per input, in order; return the exit code."""
+    task: InputTask[Any, Prediction] = InputTask(
+        description="classifying",
+        prepare=prepare_entry,
+        score=_score,
+        table=lambda: ResultTable(top_k),
+        record=lambda label, outcome: json_record(label, outcome, top_k),
+    )
+    return run_inputs(
+        paths,
+        task,
+        json_lines=json_lines,
+        recursive=recursive,
+        jobs=jobs,
+        model=model,
+        threads=threads,
+        reject_non_digits=reject_non_digits,
+    )
+
+
 def load_classifier(
     model: Path | None, threads: int | None, *, reject_non_digits: bool = True
 ) -> Classifier:
@@ -123,14 +174,23 @@ def prepare_entry(entry: Entry) -> Framed:
 
     Runs in worker processes too, so it returns errors as text instead of raising them.
     """
+    from mnist_infer import preprocess
+
+    return prepared(entry, preprocess)
+
+
+def prepared(entry: Entry, prepare: Callable[..., _T]) -> _T | str:
+    """Return ``prepare(source, name=label)`` for one input, or the error line naming it.
+
+    Every failure costs that input alone: the SDK's errors, memory, and a decoder's bugs.
+    """
     if entry.error is not None:
         return entry.error
-    from mnist_infer import preprocess
     from mnist_infer.errors import MnistInferError
 
     source = entry.path if entry.path is not None else (entry.data or b"")
     try:
-        return preprocess(source, name=entry.label)
+        return prepare(source, name=entry.label)
     except MnistInferError as error:
         return str(error)
     except MemoryError:
@@ -140,7 +200,7 @@ def prepare_entry(entry: Entry) -> Framed:
 
 
 def _score(
-    classifier: Classifier, entries: list[Entry], start: int, block: list[Framed]
+    classifier: Classifier, labels: list[str], block: list[Framed]
 ) -> list[Prediction | str]:
     """Score a block's framed digits in one go; errors (str) stay in their places."""
     import numpy as np
@@ -148,7 +208,7 @@ def _score(
     good = [index for index, item in enumerate(block) if not isinstance(item, str)]
     outcomes: list[Prediction | str] = [item if isinstance(item, str) else "" for item in block]
     if good:
-        names = [entries[start + index].label for index in good]
+        names = [labels[index] for index in good]
         scored = classifier.classify_framed(np.stack([block[index] for index in good]), names)
         for index, outcome in zip(good, scored, strict=True):
             outcomes[index] = outcome if not isinstance(outcome, Exception) else str(outcome)
