@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import NumberMaker  # type: ignore[import-not-found]
 from typer.testing import CliRunner
 
 from mnist_infer.cli import app
 
 EXECUTABLE = Path(sys.executable).with_name("mnist-infer")
 READING_KEYS = {"path", "text", "confidence", "digits"}
+
+#: The ``make_number`` fixture: (length, spacing, style, index) -> (bytes, suffix, text).
+NumberMaker = Callable[[int, str, str, int], tuple[bytes, str, str]]
 
 
 def _write(folder: Path, make_number: NumberMaker, count: int) -> dict[str, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
-from conftest import NumberMaker  # type: ignore[import-not-found]
 
 from mnist_infer import (
     Classifier,
@@ -17,6 +18,9 @@ from mnist_infer.errors import InvalidImageError
 from mnist_infer.segmentation import Candidate, Lattice, best_reading
 
 STYLES = ("scan", "photo", "canvas", "light_on_dark", "comb", "ruled")
+
+#: The ``make_number`` fixture: (length, spacing, style, index) -> (bytes, suffix, text).
+NumberMaker = Callable[[int, str, str, int], tuple[bytes, str, str]]
 
 
 @pytest.mark.mnist
