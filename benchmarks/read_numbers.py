@@ -463,7 +463,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--four-count", type=int, default=400, help="4-digit numbers, for speed")
     parser.add_argument("--single-count", type=int, default=2000, help="single-digit suite files")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None, help="mnist-infer worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="mnist-infer worker processes (its --jobs)"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
     parser.add_argument(
         "--rapidocr-python",
@@ -488,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = load_mnist(args.data_dir)
     images = data.test_images if args.split == "test" else data.val_images
     labels = data.test_labels if args.split == "test" else data.val_labels
-    workers = [] if args.workers is None else ["--workers", str(args.workers)]
+    workers = [] if args.workers is None else ["--jobs", str(args.workers)]
     notes: list[str] = []
     load_before = os.getloadavg()[0]
 
@@ -510,8 +512,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         read_seconds, read_lines = run_cli(["read", "--json", *workers, str(root / "numbers")])
         four_seconds, four_lines = run_cli(["read", "--json", *workers, str(root / "four_digits")])
-        _, predict_lines = run_cli(["predict", "--json", str(root / "numbers")])
-        _, single_predict = run_cli(["predict", "--json", str(root / "single")])
+        _, predict_lines = run_cli(["predict", "--json", *workers, str(root / "numbers")])
+        _, single_predict = run_cli(["predict", "--json", *workers, str(root / "single")])
         _, single_read = run_cli(["read", "--json", *workers, str(root / "single")])
         rapidocr: dict[str, Any] | None = None
         ocr_names = list(numbers)[: args.rapidocr_count]
