@@ -89,7 +89,8 @@ TARGETS: Final = {
 }
 
 #: Runs in RapidOCR's environment: read the files listed in argv[1]; print one JSON line
-#: {"load_seconds", "texts", "seconds"} (per-file seconds, after loading and one warm-up file).
+#: {"load_seconds", "texts", "seconds"} (per-file seconds, after loading and one warm-up file;
+#: a text is null where RapidOCR raised on the file).
 RAPIDOCR_DRIVER: Final = """
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
@@ -102,10 +103,15 @@ load_seconds = time.perf_counter() - started
 texts, seconds = [], []
 for path in paths:
     start = time.perf_counter()
-    result, _ = engine(path)
+    try:
+        result, _ = engine(path)
+    except Exception:  # a file it cannot take counts as refused (null), not as a crash
+        result = None
+        texts.append(None)
     seconds.append(time.perf_counter() - start)
-    boxes = sorted(result or [], key=lambda r: min(point[0] for point in r[0]))
-    texts.append("".join(c for r in boxes for c in str(r[1]) if c in "0123456789"))
+    if len(texts) < len(seconds):
+        boxes = sorted(result or [], key=lambda r: min(point[0] for point in r[0]))
+        texts.append("".join(c for r in boxes for c in str(r[1]) if c in "0123456789"))
 print(json.dumps({"load_seconds": load_seconds, "texts": texts, "seconds": seconds}))
 """
 
