@@ -17,37 +17,50 @@ from mnist_infer.errors import (
     ModelError,
     NoDigitFoundError,
     NotADigitError,
+    NotALineError,
+    SeveralDigitsError,
 )
 
 if TYPE_CHECKING:
     from mnist_infer.classifier import Classifier
     from mnist_infer.images import load_image
-    from mnist_infer.results import Prediction
+    from mnist_infer.results import DigitReading, Prediction, Reading
+    from mnist_infer.segmentation import Lattice
     from mnist_infer.session import ModelInfo
-    from mnist_infer.sources import preprocess
+    from mnist_infer.sources import preprocess, segment
 
 __all__ = [
     "Classifier",
+    "DigitReading",
     "InvalidImageError",
     "InvalidInputError",
+    "Lattice",
     "MnistInferError",
     "ModelError",
     "ModelInfo",
     "NoDigitFoundError",
     "NotADigitError",
+    "NotALineError",
     "Prediction",
+    "Reading",
+    "SeveralDigitsError",
     "__version__",
     "load_image",
     "preprocess",
+    "segment",
 ]
 
 # Public name -> the module that defines it, imported on first access (PEP 562).
 _LAZY: dict[str, str] = {
     "Classifier": "mnist_infer.classifier",
     "ModelInfo": "mnist_infer.session",
+    "DigitReading": "mnist_infer.results",
+    "Lattice": "mnist_infer.segmentation",
     "Prediction": "mnist_infer.results",
+    "Reading": "mnist_infer.results",
     "load_image": "mnist_infer.images",
     "preprocess": "mnist_infer.sources",
+    "segment": "mnist_infer.sources",
 }
 
 

@@ -20,6 +20,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from mnist_infer.contract import IMAGE_SIDE, NUM_PIXELS
 from mnist_infer.errors import InvalidInputError
@@ -28,6 +29,7 @@ __all__ = [
     "EXPECTED_FORMAT",
     "as_image",
     "is_single_image_shape",
+    "line_image",
     "normalise_rows",
     "to_pixels",
     "validate_batch",
@@ -143,3 +145,24 @@ def as_image(array: npt.ArrayLike, *, name: str = "array") -> np.ndarray:
             f"{name}: expected one image, (28, 28) or (784,), got {_describe(array)}"
         )
     return to_pixels(array, name=name).reshape(IMAGE_SIDE, IMAGE_SIDE)
+
+
+def line_image(array: npt.ArrayLike, *, name: str = "array") -> Image.Image:
+    """Turn a 2-D pixel array of any size into a grey image, for reading a line of digits.
+
+    Values as for MNIST-format arrays (uint8 0-255, float 0-1, bool); the front end finds the
+    polarity itself, so bright ink on black (MNIST's way) and dark ink on white both read.
+    """
+    if not isinstance(array, np.ndarray) or array.ndim != 2 or min(array.shape) < 1:
+        described = _describe(array) if isinstance(array, np.ndarray) else type(array).__name__
+        raise InvalidInputError(
+            f"{name}: expected one image as a 2-D array (height, width), got {described}"
+        )
+    _check_values(array, name=name, original=array)
+    if array.dtype == np.uint8:
+        pixels = array
+    elif array.dtype.kind in "iu":
+        pixels = array.astype(np.uint8)
+    else:
+        pixels = np.rint(array.astype(np.float32) * np.float32(255.0)).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(pixels), mode="L")

@@ -23,9 +23,17 @@ from PIL import Image
 from mnist_infer.arrays import is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import NUM_CLASSES, NUM_PIXELS
 from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError, NotADigitError
-from mnist_infer.results import Prediction
+from mnist_infer.results import DigitReading, Prediction, Reading
+from mnist_infer.segmentation import Lattice, best_reading
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
-from mnist_infer.sources import ImageInput, Source, each_source, frame_source, sources_of
+from mnist_infer.sources import (
+    ImageInput,
+    Source,
+    each_source,
+    frame_source,
+    lattice_source,
+    sources_of,
+)
 from mnist_infer.views import combine_views, shifted_views
 
 __all__ = ["Classifier"]
@@ -171,6 +179,104 @@ class Classifier:
         rows = to_pixels(images)
         return self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
 
+    # --- numbers --------------------------------------------------------------------------
+
+    @overload
+    def read(self, x: OneImage | np.ndarray) -> Reading: ...
+    @overload
+    def read(self, x: list[Any] | tuple[Any, ...]) -> list[Reading]: ...
+    def read(self, x: Any) -> Reading | list[Reading]:
+        """Read the written number in one image (a ``Reading``), or in each of a list of them.
+
+        Takes what ``classify`` takes (a path, bytes, a PIL image) and 2-D arrays of any size.
+        One line of digits is read left to right; the digits are found by recognition (see
+        ``mnist_infer.segmentation``). Raises ``NoDigitFoundError`` when there is no ink, and
+        its subclass ``NotALineError`` when the ink is not one line.
+        """
+        sources, single = sources_of(x)
+        lattices = [lattice_source(source) for source in sources]
+        readings = self._readings(lattices, [_path_of(source) for source in sources])
+        for reading in readings:
+            if isinstance(reading, MnistInferError):
+                raise reading
+        found = [reading for reading in readings if isinstance(reading, Reading)]
+        return found[0] if single else found
+
+    def read_each(
+        self, inputs: Iterable[ImageInput], names: Sequence[str] | None = None
+    ) -> list[Reading | MnistInferError]:
+        """Read each input on its own: a bad one yields its error in its place, never a raise.
+
+        As ``classify_each``: every input's candidates still go through the model together.
+        """
+        sources = each_source(inputs, names)
+        built = [_lattice_or_error(source) for source in sources]
+        good = [index for index, item in enumerate(built) if isinstance(item, Lattice)]
+        lattices = [item for item in built if isinstance(item, Lattice)]
+        paths = [names[index] if names is not None else _path_of(sources[index]) for index in good]
+        scored = dict(zip(good, self._readings(lattices, paths), strict=True))
+        return [
+            item if isinstance(item, MnistInferError) else scored[index]
+            for index, item in enumerate(built)
+        ]
+
+    def read_segmented(
+        self, lattices: Sequence[Lattice], names: Sequence[str | None] | None = None
+    ) -> list[Reading | MnistInferError]:
+        """Read numbers that ``mnist_infer.segment`` cut into candidates (in other processes).
+
+        ``names`` (default None) become the readings' ``path`` and start their errors.
+        """
+        labels = list(names) if names is not None else [None] * len(lattices)
+        if len(labels) != len(lattices):
+            raise InvalidInputError(f"{len(labels)} names for {len(lattices)} lattices")
+        return self._readings(list(lattices), labels)
+
+    def _readings(
+        self, lattices: list[Lattice], paths: Sequence[str | None]
+    ) -> list[Reading | MnistInferError]:
+        """Score every candidate of every lattice in one go, then choose each line's digits."""
+        if not lattices:
+            return []
+        framed = np.concatenate([lattice.framed for lattice in lattices])
+        rows = framed.reshape(len(framed), NUM_PIXELS)
+        probabilities = self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
+        readings: list[Reading | MnistInferError] = []
+        start = 0
+        for lattice, path in zip(lattices, paths, strict=True):
+            block = probabilities[start : start + len(lattice.candidates)]
+            start += len(lattice.candidates)
+            readings.append(self._reading(lattice, block, path))
+        return readings
+
+    def _reading(
+        self, lattice: Lattice, probabilities: Probabilities, path: str | None
+    ) -> Reading | MnistInferError:
+        name = path if path is not None else "image"
+        if not np.isfinite(probabilities).all():
+            index = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
+            return _not_a_distribution(name, probabilities[index])
+        best = probabilities.max(axis=1).astype(np.float64)
+        chosen = best_reading(lattice, np.log(np.maximum(best, 1e-30)))
+        digits = []
+        for position, index in enumerate(chosen):
+            row = probabilities[index]
+            if self._threshold is not None and float(row.max()) < self._threshold:
+                return _not_a_digit(f"{name}: digit {position + 1}", row, self._threshold)
+            prediction = Prediction.from_probabilities(row)
+            digits.append(
+                DigitReading(
+                    digit=prediction.digit,
+                    confidence=prediction.confidence,
+                    probabilities=prediction.probabilities,
+                    box=lattice.candidates[index].box,
+                    framed=lattice.framed[index],
+                )
+            )
+        confidence = float(np.prod([digit.confidence for digit in digits]))
+        text = "".join(str(digit.digit) for digit in digits)
+        return Reading(path=path, text=text, confidence=confidence, digits=tuple(digits))
+
     # --- the pipeline ---------------------------------------------------------------------
 
     def _answer(self, x: object, *, decide: bool = True) -> tuple[Probabilities, bool]:
@@ -247,6 +353,19 @@ def _frame_or_error(source: Source) -> npt.NDArray[np.float32] | MnistInferError
         return frame_source(source)
     except MnistInferError as error:
         return error
+
+
+def _lattice_or_error(source: Source) -> Lattice | MnistInferError:
+    """Return the candidate digits of one input, or the error that says why there are none."""
+    try:
+        return lattice_source(source)
+    except MnistInferError as error:
+        return error
+
+
+def _path_of(source: Source) -> str | None:
+    """Return the name a reading carries: the path of a file; None for pixels or bytes."""
+    return source.name if isinstance(source.item, (str, os.PathLike)) else None
 
 
 def _is_distribution(row: npt.NDArray[np.float32]) -> bool:

@@ -79,13 +79,28 @@ def frame_digit(image: Image.Image, *, trace: TraceCallback | None = None) -> Fl
 
 
 def frame_pieces(
-    found: InkPieces, chosen: Sequence[Piece], *, trace: TraceCallback | None = None
+    found: InkPieces,
+    chosen: Sequence[Piece],
+    *,
+    columns: tuple[int | None, int | None] = (None, None),
+    trace: TraceCallback | None = None,
 ) -> FloatImage:
-    """Frame the ``chosen`` pieces of ``found`` as one digit: (28, 28) float32, MNIST framing."""
+    """Frame the ``chosen`` pieces of ``found`` as one digit: (28, 28) float32, MNIST framing.
+
+    ``columns`` (analysis pixels, start inclusive, stop exclusive; None: no limit) keeps only
+    the part of the pieces between two vertical cuts: one digit of several that touch.
+    """
     if not chosen:
         raise NoDigitFoundError("no ink found: no pieces were chosen")
     levels = found.levels
     region = _region(found, chosen)
+    start, stop = columns
+    if start is not None:
+        region[:, :start] = False
+    if stop is not None:
+        region[:, stop:] = False
+    if not (region & found.mask).any():
+        raise NoDigitFoundError("no ink found between the cuts")
     emit(trace, "pieces", region.astype(np.float32))
     kept = found.mask & region
     top, bottom, left, right = bounding_box(kept if kept.any() else region)
@@ -186,7 +201,7 @@ def _crop(digit: FloatImage) -> FloatImage:
     itself), every partly lit pixel is part of the digit's extent, as in MNIST's anti-aliasing.
     """
     box = _solid_box(digit > 0.0)
-    if max(box[1] - box[0], box[3] - box[2]) >= SMALL_CROP:
+    if max(box[1] - box[0], box[3] - box[2]) >= SMALL_CROP and (digit > CROP_LEVEL).any():
         box = _solid_box(digit > CROP_LEVEL)
     top, bottom, left, right = box
     return digit[top:bottom, left:right]

@@ -137,10 +137,14 @@ class InkLevels:
         return np.asarray(gray - level - self.offset, dtype=np.float32)
 
 
-def ink_levels(image: Image.Image, *, trace: TraceCallback | None = None) -> InkLevels:
+def ink_levels(
+    image: Image.Image, *, side: int = ANALYSIS_SIDE, trace: TraceCallback | None = None
+) -> InkLevels:
     """Analyse ``image`` (mode "L" or "LA", as ``load_image`` returns it) down to ink levels.
 
-    Raises ``NoDigitFoundError`` when nothing stands clearly above the paper and its noise.
+    The analysis copy is at most ``side`` pixels on its longer side (a line of several digits
+    asks for more than one digit does). Raises ``NoDigitFoundError`` when nothing stands
+    clearly above the paper and its noise.
     """
     if image.mode not in ("L", "LA"):
         raise InvalidInputError(
@@ -149,7 +153,7 @@ def ink_levels(image: Image.Image, *, trace: TraceCallback | None = None) -> Ink
         )
     source_scale = float(image.info.get(SOURCE_SCALE_KEY, 1.0))
     longer = max(image.size)
-    scale = min(1.0, ANALYSIS_SIDE / longer)
+    scale = min(1.0, side / longer)
     small = image
     if scale < 1.0:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

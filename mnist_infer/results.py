@@ -1,8 +1,8 @@
-"""What the classifier answers: a ``Prediction`` per image (the digit, its probability, all ten)."""
+"""What the classifier answers: a ``Prediction`` per digit image, a ``Reading`` per number."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +10,7 @@ import numpy.typing as npt
 from mnist_infer.contract import NUM_CLASSES
 from mnist_infer.errors import InvalidInputError
 
-__all__ = ["Prediction"]
+__all__ = ["DigitReading", "Prediction", "Reading"]
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,46 @@ class Prediction:
             raise InvalidInputError(f"k must be an integer from 1 to {NUM_CLASSES}, got {k!r}")
         ranked = sorted(enumerate(self.probabilities), key=lambda pair: (-pair[1], pair[0]))
         return ranked[:k]
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One digit of a reading: the digit, its probability, all ten, where it is, what was read.
+
+    ``box`` is (x0, y0, x1, y1) in the source image's pixels (x1 and y1 exclusive); ``framed``
+    the (28, 28) float32 MNIST framing the model scored.
+    """
+
+    digit: int
+    confidence: float
+    probabilities: tuple[float, ...]
+    box: tuple[int, int, int, int]
+    framed: npt.NDArray[np.float32] = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form: digit, confidence and box."""
+        return {"digit": self.digit, "confidence": self.confidence, "box": list(self.box)}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A written number read left to right: its text, how sure the whole reading is, each digit.
+
+    ``confidence`` is the product of the digits' confidences: the chance, as far as the model
+    can tell, that every digit of the text is right. ``path`` names the input (None for one
+    given as pixels or bytes).
+    """
+
+    path: str | None
+    text: str
+    confidence: float
+    digits: tuple[DigitReading, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form: ``{"path", "text", "confidence", "digits": [...]}``."""
+        return {
+            "path": self.path,
+            "text": self.text,
+            "confidence": self.confidence,
+            "digits": [digit.to_dict() for digit in self.digits],
+        }

@@ -18,14 +18,15 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.arrays import as_image
+from mnist_infer.arrays import as_image, line_image
 from mnist_infer.clutter import remove_clutter
-from mnist_infer.errors import InvalidInputError, MnistInferError
+from mnist_infer.errors import InvalidInputError, MnistInferError, SeveralDigitsError
 from mnist_infer.framing import frame_pieces
 from mnist_infer.images import load_image
 from mnist_infer.levels import DECODE_SIDE, ink_levels
 from mnist_infer.naming import describe_item
-from mnist_infer.pieces import find_pieces
+from mnist_infer.pieces import InkPieces, find_pieces
+from mnist_infer.segmentation import Lattice, digit_count, number_lattice
 
 __all__ = [
     "IMAGE_SOURCE_TYPES",
@@ -33,7 +34,9 @@ __all__ = [
     "Source",
     "each_source",
     "frame_source",
+    "lattice_source",
     "preprocess",
+    "segment",
     "sources_of",
     "with_name",
 ]
@@ -107,6 +110,7 @@ def with_name(error: _E, name: str) -> _E:
     if message.startswith(name):
         return error
     renamed = type(error)(f"{name}: {message}")
+    renamed.__dict__.update(error.__dict__)
     renamed.__cause__ = error.__cause__
     return renamed
 
@@ -117,7 +121,8 @@ def frame_source(source: Source) -> npt.NDArray[np.float32]:
     Arrays must already be in MNIST format (they pass through, scaled to [0, 1]). An image
     source goes through the front end's stages in order: decoded (``images``), brought to ink
     levels (``levels``), cleared of clutter (``clutter``), grouped into ink pieces (``pieces``),
-    and its main ink mass framed (``framing``).
+    refused if it holds several digits side by side (``segmentation``), and its main ink mass
+    framed (``framing``).
     """
     item, name = source.item, source.name
     if isinstance(item, np.ndarray):
@@ -131,10 +136,54 @@ def frame_source(source: Source) -> npt.NDArray[np.float32]:
     try:
         levels = ink_levels(image)
         found = find_pieces(levels, remove_clutter(levels.evidence.mask))
-        framed: npt.NDArray[np.float32] = frame_pieces(found, found.digit())
+        chosen = found.digit()
+        _refuse_several(found)
+        framed: npt.NDArray[np.float32] = frame_pieces(found, chosen)
     except MnistInferError as error:
         raise with_name(error, name) from error.__cause__
     return framed
+
+
+def _refuse_several(found: InkPieces) -> None:
+    """Raise ``SeveralDigitsError`` when the ink is clearly several digits side by side."""
+    count = digit_count(found)
+    if count > 1:
+        raise SeveralDigitsError(
+            f"holds {count} digits side by side, not one; read a number with "
+            "Classifier.read (mnist-infer read)",
+            count,
+        )
+
+
+def lattice_source(source: Source) -> Lattice:
+    """Return every candidate digit of one input holding a line of digits, framed.
+
+    An image source is decoded and taken through the front end's stages up to the pieces, which
+    ``segmentation`` groups and cuts into candidate digits. A 2-D numpy array of any size is an
+    image too (0 is background, as in MNIST; uint8 0-255, float 0-1 or bool).
+    """
+    item, name = source.item, source.name
+    if isinstance(item, np.ndarray):
+        item = line_image(item, name=name)
+    elif not isinstance(item, IMAGE_SOURCE_TYPES):
+        raise InvalidInputError(
+            f"{name}: cannot read a {type(item).__name__}; expected a 2-D numpy array, "
+            "a PIL image, a path or the bytes of an image file"
+        )
+    image = load_image(item, name=name, max_side=DECODE_SIDE)
+    try:
+        return number_lattice(image)
+    except MnistInferError as error:
+        raise with_name(error, name) from error.__cause__
+
+
+def segment(x: ImageInput, *, name: str | None = None) -> Lattice:
+    """Return the candidate digits of one input holding a number (see ``lattice_source``).
+
+    The worker-process half of ``Classifier.read``: it never imports onnxruntime, and the
+    result is picklable; ``Classifier.read_segmented`` scores it.
+    """
+    return lattice_source(Source(x, name if name is not None else describe_item(x)))
 
 
 def preprocess(x: ImageInput, *, name: str | None = None) -> npt.NDArray[np.float32]:

@@ -137,6 +137,58 @@ def predict(
 
 
 @app.command()
+def read(
+    paths: PathsArgument,
+    json_lines: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='JSON Lines: {"path", "text", "confidence", "digits": [{"digit", "confidence", '
+            '"box": [x0, y0, x1, y1]}]} or {"path", "error"} per input, in input order.',
+        ),
+    ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also look for images in sub-folders.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=MAX_WORKERS,
+            help="Processes decoding images (default: the usable cores).",
+        ),
+    ] = None,
+    model: ModelOption = None,
+    threads: ThreadsOption = None,
+    no_reject: Annotated[
+        bool,
+        typer.Option(
+            "--no-reject", help="Give the likeliest digits even where the model sees no digit."
+        ),
+    ] = False,
+) -> None:
+    """Read the number written in each image: one line of digits, left to right.
+
+    Exit code 0: all inputs read, 1: some failed.
+    """
+    from mnist_infer.cli.reading import run_read
+
+    raise typer.Exit(
+        run_read(
+            paths,
+            json_lines=json_lines,
+            recursive=recursive,
+            jobs=jobs,
+            model=model,
+            threads=threads,
+            reject_non_digits=not no_reject,
+        )
+    )
+
+
+@app.command()
 def info(
     json_output: Annotated[bool, typer.Option("--json", help="Print the info as JSON.")] = False,
     model: ModelOption = None,

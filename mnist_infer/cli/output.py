@@ -1,7 +1,8 @@
 """How results are shown: JSON Lines for programs, a table for people (rich on a terminal).
 
 One record per input, in input order: ``{"path", "digit", "confidence", "probabilities"}`` (and
-``"top_k"`` when asked), or ``{"path", "error"}``. JSON keeps names exactly (escaped as JSON
+``"top_k"`` when asked) for ``predict``, ``{"path", "text", "confidence", "digits"}`` for
+``read``, or ``{"path", "error"}``. JSON keeps names exactly (escaped as JSON
 escapes them); the table shows them on one line with control characters escaped.
 """
 
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from mnist_infer.cli.console import printable, write_line
 
 if TYPE_CHECKING:
-    from mnist_infer.results import Prediction
+    from mnist_infer import Prediction, Reading
 
-__all__ = ["ResultTable", "json_record"]
+__all__ = ["ReadingTable", "ResultTable", "json_record", "reading_record"]
 
 
 def json_record(label: str, outcome: Prediction | str, top_k: int) -> str:
@@ -34,21 +35,25 @@ def json_record(label: str, outcome: Prediction | str, top_k: int) -> str:
     return json.dumps(record, allow_nan=False)
 
 
-class ResultTable:
-    """Rows for the human-readable table, printed once all inputs are done."""
+def reading_record(label: str, outcome: Reading | str) -> str:
+    """One JSON line for a read input: its reading, or the error (a str) that names it."""
+    if isinstance(outcome, str):
+        return json.dumps({"path": label, "error": outcome})
+    record = outcome.to_dict()
+    record["path"] = label
+    return json.dumps(record, allow_nan=False)
 
-    def __init__(self, top_k: int) -> None:
-        self.top_k = top_k
+
+class _Table:
+    """Rows of a human-readable table, printed once all inputs are done."""
+
+    #: The answer's column, the details' column, and the columns aligned to the right.
+    answer = "digit"
+    details = ""
+    right = frozenset({"digit", "confidence"})
+
+    def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, str, str]] = []
-
-    def add(self, label: str, outcome: Prediction | str) -> None:
-        """Add one input's row: its prediction, or its error (a str starting with its name)."""
-        shown = printable(label)
-        if isinstance(outcome, str):
-            self.rows.append((shown, "-", "-", "", printable(outcome.removeprefix(f"{label}: "))))
-            return
-        top = ", ".join(f"{d} ({p:.2%})" for d, p in outcome.top(self.top_k))
-        self.rows.append((shown, str(outcome.digit), f"{outcome.confidence:.2%}", top, ""))
 
     def print(self) -> None:
         """Draw the table with rich on a terminal; as plain aligned text when piped."""
@@ -57,17 +62,24 @@ class ResultTable:
         else:
             self._print_plain()
 
+    def _add_error(self, label: str, error: str) -> None:
+        """Add the row of an input that failed (its error is a str starting with its name)."""
+        self.rows.append(
+            (printable(label), "-", "-", "", printable(error.removeprefix(f"{label}: ")))
+        )
+
     def _columns(self) -> tuple[list[str], list[list[str]]]:
-        show_top = self.top_k > 1
+        """Return the header and the cells: path, answer, confidence, details, errors."""
+        show_details = any(row[3] for row in self.rows)
         show_errors = any(row[4] for row in self.rows)
-        header = ["path", "digit", "confidence"]
-        header += [f"top {self.top_k}"] if show_top else []
+        header = ["path", self.answer, "confidence"]
+        header += [self.details] if show_details else []
         header += ["error"] if show_errors else []
         cells = [
-            [label, digit, confidence]
-            + ([top] if show_top else [])
+            [label, answer, confidence]
+            + ([details] if show_details else [])
             + ([error] if show_errors else [])
-            for label, digit, confidence, top, error in self.rows
+            for label, answer, confidence, details, error in self.rows
         ]
         return header, cells
 
@@ -75,10 +87,9 @@ class ResultTable:
         """Print space-aligned columns (no rich import: keeps one-file runs fast)."""
         header, cells = self._columns()
         widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
-        right = {"digit", "confidence"}
         for row in [header, *cells]:
             fields = [
-                value.rjust(width) if name in right else value.ljust(width)
+                value.rjust(width) if name in self.right else value.ljust(width)
                 for name, value, width in zip(header, row, widths, strict=True)
             ]
             write_line("  ".join(fields).rstrip())
@@ -93,10 +104,46 @@ class ResultTable:
         for name in header:
             table.add_column(
                 name,
-                justify="right" if name in ("digit", "confidence") else "left",
+                justify="right" if name in self.right else "left",
                 overflow="fold",
                 style="red" if name == "error" else None,
             )
         for row in cells:
             table.add_row(*(Text(cell) for cell in row))  # Text: no markup in file names
         Console(highlight=False).print(table)
+
+
+class ResultTable(_Table):
+    """The table of ``predict``: path, digit, confidence (and the top K when asked)."""
+
+    def __init__(self, top_k: int) -> None:
+        super().__init__()
+        self.top_k = top_k
+        self.details = f"top {top_k}"
+
+    def add(self, label: str, outcome: Prediction | str) -> None:
+        """Add one input's row: its prediction, or its error (a str starting with its name)."""
+        if isinstance(outcome, str):
+            self._add_error(label, outcome)
+            return
+        top = ", ".join(f"{d} ({p:.2%})" for d, p in outcome.top(self.top_k))
+        shown = top if self.top_k > 1 else ""
+        self.rows.append(
+            (printable(label), str(outcome.digit), f"{outcome.confidence:.2%}", shown, "")
+        )
+
+
+class ReadingTable(_Table):
+    """The table of ``read``: path, text, confidence of the whole, each digit's confidence."""
+
+    answer = "text"
+    details = "digits"
+    right = frozenset({"text", "confidence"})
+
+    def add(self, label: str, outcome: Reading | str) -> None:
+        """Add one input's row: its reading, or its error (a str starting with its name)."""
+        if isinstance(outcome, str):
+            self._add_error(label, outcome)
+            return
+        digits = " ".join(f"{d.digit} ({d.confidence:.0%})" for d in outcome.digits)
+        self.rows.append((printable(label), outcome.text, f"{outcome.confidence:.2%}", digits, ""))

@@ -8,9 +8,9 @@ process by one ``Classifier``, block by block, so output starts before a large f
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 from mnist_infer._cores import usable_cores
 from mnist_infer.cli.console import CommandError, error_line, flush_output, write_error, write_line
@@ -27,7 +27,17 @@ if TYPE_CHECKING:
     #: A framed digit, or the error line of an input that could not be framed.
     Framed: TypeAlias = npt.NDArray[np.float32] | str
 
-__all__ = ["load_classifier", "prepare_entry", "run_predict"]
+__all__ = [
+    "decoding_pool",
+    "load_classifier",
+    "prepare_entry",
+    "prepared_blocks",
+    "print_table",
+    "progress_bar",
+    "run_predict",
+]
+
+_T = TypeVar("_T")
 
 #: Inputs decoded and classified per round; results are printed after each round.
 BLOCK_SIZE: Final = 2048
@@ -53,15 +63,15 @@ def run_predict(
     # Worker processes start before onnxruntime exists here: forking after it started its
     # threads is unsafe. The model is then loaded before any input is looked at, so a bad
     # --model is one error line whatever the inputs are.
-    pool = _decoding_pool(entries, jobs or usable_cores())
+    pool = decoding_pool(entries, jobs or usable_cores())
     progress = None
     try:
         classifier = load_classifier(model, threads, reject_non_digits=reject_non_digits)
-        progress = _progress(len(entries))
+        progress = progress_bar(len(entries), "classifying")
         table = None if json_lines else ResultTable(top_k)
         failures = 0
         done = 0
-        for block in _framed_blocks(entries, pool):
+        for block in prepared_blocks(entries, pool, prepare_entry):
             for entry, outcome in zip(
                 entries[done : done + len(block)],
                 _score(classifier, entries, done, block),
@@ -79,7 +89,7 @@ def run_predict(
             progress.stop()
             progress = None
         if table is not None:
-            _print_table(table)
+            print_table(table)
         flush_output()
     except CommandError as error:
         error_line(str(error))
@@ -145,8 +155,10 @@ def _score(
     return outcomes
 
 
-def _framed_blocks(entries: list[Entry], pool: Any) -> Iterator[list[Framed]]:
-    """Yield the framed inputs block by block, framed by ``pool``'s workers when one is given."""
+def prepared_blocks(
+    entries: list[Entry], pool: Any, prepare: Callable[[Entry], _T]
+) -> Iterator[list[_T]]:
+    """Yield ``prepare`` of each input, block by block, run by ``pool``'s workers if given."""
     from concurrent.futures.process import BrokenProcessPool
 
     for start in range(0, len(entries), BLOCK_SIZE):
@@ -154,14 +166,14 @@ def _framed_blocks(entries: list[Entry], pool: Any) -> Iterator[list[Framed]]:
         if pool is not None:
             chunk = max(1, min(64, len(block) // usable_cores() // 4))
             try:
-                yield list(pool.map(prepare_entry, block, chunksize=chunk))
+                yield list(pool.map(prepare, block, chunksize=chunk))
                 continue
             except BrokenProcessPool:  # a worker died (killed for memory?): go on in this process
                 pool = None
-        yield [prepare_entry(entry) for entry in block]
+        yield [prepare(entry) for entry in block]
 
 
-def _decoding_pool(entries: list[Entry], jobs: int) -> Any:
+def decoding_pool(entries: list[Entry], jobs: int) -> Any:
     """Worker processes for decoding when there are enough files to pay for them, else None."""
     files = sum(entry.path is not None for entry in entries)
     workers = min(jobs, files // (PARALLEL_MIN_FILES // 2))
@@ -179,7 +191,7 @@ def _start_pool(workers: int) -> Any:
     return pool
 
 
-def _progress(total: int) -> Any:
+def progress_bar(total: int, description: str) -> Any:
     """Start a rich progress bar on stderr for long runs on a terminal; None otherwise."""
     if total < PROGRESS_MIN_INPUTS or sys.stderr is None or not sys.stderr.isatty():
         return None
@@ -190,12 +202,13 @@ def _progress(total: int) -> Any:
     progress = Progress(
         console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False
     )
-    progress.add_task("classifying", total=total)
+    progress.add_task(description, total=total)
     progress.start()
     return progress
 
 
-def _print_table(table: ResultTable) -> None:
+def print_table(table: Any) -> None:
+    """Print a result table; a failing standard output is one clear error."""
     from mnist_infer.cli.console import OutputError
 
     try:

@@ -59,6 +59,7 @@ def test_an_image_file_goes_through_the_stages_in_order(
         "levels",
         "clutter",
         "pieces",
+        "segmentation",
         "framing",
         "views",
         "session",

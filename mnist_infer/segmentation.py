@@ -1,0 +1,431 @@
+"""Cut one line of written digits into candidate digits, for reading a number by recognition.
+
+The ink pieces of the image (``mnist_infer.pieces``, after clutter removal) are first tidied:
+specks far from the writing are dropped, and a piece lying over or under another one (a 5's
+detached bar, the loops of a broken 8) joins it. What is left, read left to right, are the
+*atoms*. An atom wider than one digit (digits that touch) is split further at candidate cuts:
+the columns where its ink is thinnest. A *candidate* digit is a run of consecutive atoms (a 4
+drawn in two strokes is two atoms) whose width a digit could have; each is framed MNIST-style.
+
+Ink that ``digit_count`` finds to be one digit is framed as ``predict`` frames it, so the two
+agree on single digits. Otherwise, which candidates make the number is the model's call, not
+this module's: ``best_reading`` takes each candidate's log-probability and finds the run of
+candidates from the first atom to the last with the best joint score, with a prior on width
+taken from the line's height and a cost for every cut made through ink (by how many strokes
+it crosses). Keeping the two apart lets the classifier score every
+candidate of many images in one batched session call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from mnist_infer.clutter import remove_clutter
+from mnist_infer.errors import NoDigitFoundError, NotALineError
+from mnist_infer.framing import frame_pieces
+from mnist_infer.levels import ANALYSIS_SIDE, SMALL_IMAGE, ink_levels
+from mnist_infer.pieces import InkPieces, Piece, find_pieces
+
+__all__ = [
+    "Candidate",
+    "Lattice",
+    "best_reading",
+    "digit_count",
+    "number_lattice",
+]
+
+#: The analysis copy of a wide image keeps its shorter side at least this many pixels (up to
+#: ``MAX_SIDE`` on the longer side), so each digit of a long number is still well resolved.
+LINE_SIDE: Final = 64
+MAX_SIDE: Final = 480
+#: Lines of writing are further apart than this many line heights, and each holds a piece at
+#: least ``LINE_PIECE_HEIGHT`` line heights tall (a whole digit, not a broken stroke).
+LINE_GAP: Final = 0.25
+LINE_PIECE_HEIGHT: Final = 0.8
+#: Pieces holding at least this share of the heaviest piece's ink set the line's height.
+LINE_PIECE_FRACTION: Final = 0.2
+#: A piece under this share of the line's height and of the heaviest piece's ink is a speck
+#: when it lies further than ``SPECK_GAP`` line heights from every other piece.
+SPECK_HEIGHT: Final = 0.35
+SPECK_FRACTION: Final = 0.1
+SPECK_GAP: Final = 0.3
+#: A piece overlapping another by this share of its own width, and shorter than
+#: ``JOIN_HEIGHT`` line heights, belongs to it (a detached bar, a broken loop).
+JOIN_OVERLAP: Final = 0.6
+JOIN_HEIGHT: Final = 0.6
+#: Atoms wider than this many line heights may hold several touching digits: they get cuts.
+SPLIT_WIDTH: Final = 0.6
+#: Cuts stay this many line heights from an atom's ends and from each other.
+CUT_MARGIN: Final = 0.18
+CUT_SPACING: Final = 0.12
+#: Candidates wider than this many line heights are not considered; a run of at most
+#: ``MAX_RUN`` atoms makes one candidate.
+MAX_WIDTH: Final = 1.25
+MAX_RUN: Final = 8
+#: Log-score of a cut made through ink, by how many strokes the cut column crosses: digits
+#: that touch meet in one stroke; cutting one digit in two crosses two or three (a 0, a 3).
+CUT_COSTS: Final = (0.0, math.log(0.4), math.log(0.05))
+#: Width prior: a candidate wider than ``WIDE`` line heights loses ``WIDE_COST`` per line height
+#: beyond it; one shorter than ``LOW`` line heights loses ``LOW_COST`` per line height short.
+WIDE: Final = 0.95
+WIDE_COST: Final = 8.0
+LOW: Final = 0.6
+LOW_COST: Final = 6.0
+#: Several digits (for ``digit_count``): each at least this share of the line's height, and
+#: ``DIGIT_WIDTH`` of it wide (a printed line left over is thinner than any pen's 1)...
+DIGIT_HEIGHT: Final = 0.55
+DIGIT_WIDTH: Final = 0.06
+#: ...and of the heaviest piece's ink; a group of pieces this many times wider than tall is
+#: touching digits, one for each ``TOUCHING_WIDTH`` heights of its width.
+DIGIT_FRACTION: Final = 0.25
+TOUCHING_ASPECT: Final = 1.7
+TOUCHING_WIDTH: Final = 0.75
+#: ...whose ink crosses a single stroke in some column of this middle part of its width.
+WAIST: Final = (0.25, 0.75)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible digit: atoms ``start`` to ``stop`` (exclusive), its box and its prior.
+
+    ``box`` is (x0, y0, x1, y1) in source-image pixels, x1 and y1 exclusive. ``prior`` is the
+    log-score of its width and height given the line's height, plus that of the cut through ink
+    at its right end, if it ends at one (not at a gap between pieces).
+    """
+
+    start: int
+    stop: int
+    box: tuple[int, int, int, int]
+    prior: float
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """Every candidate digit of one line of writing, framed: what reading it needs of the image.
+
+    ``framed[i]`` is candidate ``i`` in MNIST framing, (28, 28) float32. Picklable, so worker
+    processes can build lattices and the process holding the model can score them.
+    """
+
+    atoms: int
+    candidates: tuple[Candidate, ...]
+    framed: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class _Atom:
+    pieces: tuple[Piece, ...]
+    left: int  # analysis columns, stop exclusive
+    right: int
+    left_cut: bool  # the left end is a cut through ink
+    right_cut: bool
+    cut_cost: float = 0.0  # log-score of the cut at the right end
+
+
+def analysis_side(size: tuple[int, int]) -> int:
+    """Longer side of the analysis copy for an image of ``size`` (width, height)."""
+    longer, shorter = max(size), max(1, min(size))
+    return int(min(MAX_SIDE, max(ANALYSIS_SIDE, LINE_SIDE * longer / shorter)))
+
+
+def number_lattice(image: Image.Image) -> Lattice:
+    """Run the front end on a decoded image holding one line of digits; frame every candidate.
+
+    ``image`` is mode "L" or "LA", as ``load_image`` returns it. Raises ``NoDigitFoundError``
+    when it holds no ink, and ``NotALineError`` when its ink lies in several lines.
+    """
+    levels = ink_levels(image, side=analysis_side(image.size))
+    found = find_pieces(levels, remove_clutter(levels.evidence.mask))
+    if digit_count(found, small_is_one=False) == 1:
+        return _one_digit(found)
+    atoms, height = _atoms(found)
+    candidates: list[Candidate] = []
+    framed: list[npt.NDArray[np.float32]] = []
+    for start in range(len(atoms)):
+        for stop in range(start + 1, min(len(atoms), start + MAX_RUN) + 1):
+            run = atoms[start:stop]
+            left, right = run[0].left, run[-1].right
+            width = right - left
+            if stop > start + 1 and width > MAX_WIDTH * height:
+                break
+            pieces = tuple({piece.index: piece for atom in run for piece in atom.pieces}.values())
+            columns = (left if run[0].left_cut else None, right if run[-1].right_cut else None)
+            try:
+                digit = frame_pieces(found, pieces, columns=columns)
+            except NoDigitFoundError:
+                continue
+            top, bottom = _rows(found, pieces, left, right)
+            candidates.append(
+                Candidate(
+                    start=start,
+                    stop=stop,
+                    box=_source_box(found, (top, bottom, left, right)),
+                    prior=_prior(width / height, (bottom - top) / height) + run[-1].cut_cost,
+                )
+            )
+            framed.append(digit)
+    if not candidates:
+        raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
+    return Lattice(len(atoms), tuple(candidates), np.stack(framed).astype(np.float32))
+
+
+def _one_digit(found: InkPieces) -> Lattice:
+    """Return the lattice of one digit's ink: that digit, chosen and framed as ``predict`` does."""
+    chosen = found.digit()
+    boxes = [piece.box for piece in chosen]  # (top, bottom, left, right), source pixels
+    box = (
+        min(b[2] for b in boxes),
+        min(b[0] for b in boxes),
+        max(b[3] for b in boxes),
+        max(b[1] for b in boxes),
+    )
+    framed = frame_pieces(found, chosen)
+    return Lattice(1, (Candidate(0, 1, box, 0.0),), framed[None].astype(np.float32))
+
+
+def best_reading(lattice: Lattice, log_scores: npt.NDArray[np.float64]) -> list[int]:
+    """Return the candidates (indices, left to right) that read the line best.
+
+    ``log_scores[i]`` is the log-probability of candidate ``i``'s likeliest digit. The reading
+    covers every atom once, and maximises the sum of its candidates' scores and priors.
+    Raises ``NoDigitFoundError`` when no run of candidates covers the line.
+    """
+    best = np.full(lattice.atoms + 1, -np.inf)
+    best[0] = 0.0
+    back: list[int] = [-1] * (lattice.atoms + 1)
+    order = sorted(range(len(lattice.candidates)), key=lambda i: lattice.candidates[i].stop)
+    for index in order:
+        candidate = lattice.candidates[index]
+        if not np.isfinite(best[candidate.start]):
+            continue
+        score = best[candidate.start] + float(log_scores[index]) + candidate.prior
+        if score > best[candidate.stop]:
+            best[candidate.stop] = score
+            back[candidate.stop] = index
+    if not np.isfinite(best[lattice.atoms]):
+        raise NoDigitFoundError("no reading covers the ink")
+    chosen: list[int] = []
+    end = lattice.atoms
+    while end > 0:
+        index = back[end]
+        chosen.append(index)
+        end = lattice.candidates[index].start
+    return chosen[::-1]
+
+
+def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
+    """How many digits side by side the pieces of a one-digit framing clearly hold (1 if one).
+
+    Counted without the model, for refusing a number where one digit is asked for: tall,
+    heavy groups of pieces side by side, and groups much wider than tall (touching digits).
+    Broken strokes of one digit overlap each other, are short, or light, so they count once.
+    With ``small_is_one``, an image under ``SMALL_IMAGE`` pixels on its shorter side (an MNIST
+    digit saved as a file) holds one digit.
+    """
+    if small_is_one and min(found.levels.source.size) < SMALL_IMAGE:
+        return 1
+    groups, height = _groups(found, lines=False)
+    heaviest = max(piece.mass for piece in found.pieces)
+    boxes = found.analysis_boxes
+    count = 0
+    for group in groups:
+        left = min(boxes[p.index][2] for p in group)
+        right = max(boxes[p.index][3] for p in group)
+        top, bottom = _rows(found, group, left, right)
+        tall = bottom - top
+        if tall < DIGIT_HEIGHT * height or right - left < DIGIT_WIDTH * height:
+            continue
+        if sum(p.mass for p in group) < DIGIT_FRACTION * heaviest:
+            continue
+        aspect = (right - left) / tall
+        touching = aspect > TOUCHING_ASPECT and _has_waist(found, group, left, right)
+        count += max(1, round(aspect / TOUCHING_WIDTH)) if touching else 1
+    return max(count, 1)
+
+
+# --- atoms -----------------------------------------------------------------------------------
+
+
+def _groups(found: InkPieces, *, lines: bool = True) -> tuple[list[list[Piece]], float]:
+    """Return the line's pieces without specks, in groups left to right, and the line's height.
+
+    With ``lines``, raises ``NotALineError`` when the ink lies in several lines.
+    """
+    boxes = found.analysis_boxes
+    heaviest = max(piece.mass for piece in found.pieces)
+    line = [p for p in found.pieces if p.mass >= LINE_PIECE_FRACTION * heaviest]
+    height = float(max(boxes[p.index][1] - boxes[p.index][0] for p in line))
+    if lines:
+        _check_one_line(found, line, height)
+    kept = [p for p in found.pieces if not _is_speck(found, p, height, heaviest)]
+    return _join_overlapping(found, kept, height), height
+
+
+def _atoms(found: InkPieces) -> tuple[list[_Atom], float]:
+    """Return the line's atoms, left to right, and the line's height (analysis pixels)."""
+    boxes = found.analysis_boxes
+    groups, height = _groups(found)
+    atoms: list[_Atom] = []
+    for group in groups:
+        left = min(boxes[p.index][2] for p in group)
+        right = max(boxes[p.index][3] for p in group)
+        if right - left > SPLIT_WIDTH * height:
+            atoms.extend(_split(found, tuple(group), left, right, height))
+        else:
+            atoms.append(_Atom(tuple(group), left, right, False, False))
+    return atoms, height
+
+
+def _check_one_line(found: InkPieces, line: Sequence[Piece], height: float) -> None:
+    """Raise ``NotALineError`` when tall pieces lie in bands apart from each other vertically.
+
+    The loops of a broken 8 lie one above the other too, but with little or no gap.
+    """
+    boxes = found.analysis_boxes
+    tall = sorted(
+        (boxes[p.index][0], boxes[p.index][1])
+        for p in line
+        if boxes[p.index][1] - boxes[p.index][0] >= LINE_PIECE_HEIGHT * height
+    )
+    bands = 0
+    reach = -1
+    for top, bottom in tall:
+        if top >= reach + LINE_GAP * height or bands == 0:
+            bands += 1
+        reach = max(reach, bottom)
+    if bands > 1:
+        raise NotALineError(
+            f"the ink lies in {bands} lines; only one line of digits is read at a time"
+        )
+
+
+def _is_speck(found: InkPieces, piece: Piece, height: float, heaviest: float) -> bool:
+    box = found.analysis_boxes[piece.index]
+    if box[1] - box[0] >= SPECK_HEIGHT * height or piece.mass >= SPECK_FRACTION * heaviest:
+        return False
+    others = [
+        _gap(box, found.analysis_boxes[other.index])
+        for other in found.pieces
+        if other is not piece and other.mass > piece.mass
+    ]
+    return not others or min(others) > SPECK_GAP * height
+
+
+def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    dy = max(0, a[0] - b[1], b[0] - a[1])
+    dx = max(0, a[2] - b[3], b[2] - a[3])
+    return math.hypot(dy, dx)
+
+
+def _join_overlapping(found: InkPieces, pieces: list[Piece], height: float) -> list[list[Piece]]:
+    """Group pieces left to right; a short piece mostly over or under a group joins it."""
+    boxes = found.analysis_boxes
+    ordered = sorted(pieces, key=lambda p: (boxes[p.index][2] + boxes[p.index][3]) / 2)
+    groups: list[list[Piece]] = []
+    for piece in ordered:
+        _, _, left, right = boxes[piece.index]
+        width = max(1, right - left)
+        joined = False
+        for group in groups[-2:]:
+            g_left = min(boxes[p.index][2] for p in group)
+            g_right = max(boxes[p.index][3] for p in group)
+            g_top = min(boxes[p.index][0] for p in group)
+            g_bottom = max(boxes[p.index][1] for p in group)
+            overlap = min(right, g_right) - max(left, g_left)
+            short = min(boxes[piece.index][1] - boxes[piece.index][0], g_bottom - g_top)
+            g_width = max(1, g_right - g_left)
+            if overlap >= JOIN_OVERLAP * min(width, g_width) and short < JOIN_HEIGHT * height:
+                group.append(piece)
+                joined = True
+                break
+        if not joined:
+            groups.append([piece])
+    return groups
+
+
+def _split(
+    found: InkPieces, pieces: tuple[Piece, ...], left: int, right: int, height: float
+) -> list[_Atom]:
+    """Split a wide group at the columns where its ink is thinnest (candidate cuts)."""
+    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
+    keep[[piece.index + 1 for piece in pieces]] = True
+    ink = keep[found.labels] & found.mask
+    profile = ink[:, left:right].sum(axis=0).astype(np.float64)
+    if profile.size >= 3:
+        profile = np.convolve(np.pad(profile, 1, mode="edge"), np.ones(3) / 3.0, mode="valid")
+    margin = max(1, round(CUT_MARGIN * height))
+    spacing = max(1, round(CUT_SPACING * height))
+    digits = max(2, round((right - left) / (0.7 * height)))
+    inner = range(margin, len(profile) - margin)
+    minima = [x for x in inner if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
+    cuts: list[int] = []
+    for x in sorted(minima, key=lambda x: (profile[x], x)):
+        if all(abs(x - c) >= spacing for c in cuts):
+            cuts.append(x)
+        if len(cuts) >= 2 * digits:
+            break
+    edges = [left] + [left + x for x in sorted(cuts)] + [right]
+    costs = [_cut_cost(ink[:, left + x - 1 : left + x + 2]) for x in sorted(cuts)] + [0.0]
+    return [
+        _Atom(pieces, a, b, left_cut=i > 0, right_cut=i < len(edges) - 2, cut_cost=costs[i])
+        for i, (a, b) in enumerate(itertools.pairwise(edges))
+    ]
+
+
+def _cut_cost(columns: npt.NDArray[np.bool_]) -> float:
+    """Log-score of a cut: the fewest strokes (runs of ink) any of these columns crosses."""
+    runs = min(int((np.diff(column.astype(np.int8), prepend=0) == 1).sum()) for column in columns.T)
+    return CUT_COSTS[min(max(runs, 1), len(CUT_COSTS)) - 1]
+
+
+def _has_waist(found: InkPieces, group: Sequence[Piece], left: int, right: int) -> bool:
+    """Whether the group's ink narrows to one stroke in its middle, as where two digits touch.
+
+    A wide ring, or one digit's long bar under its body, crosses two strokes or more there.
+    """
+    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
+    keep[[piece.index + 1 for piece in group]] = True
+    ink = (keep[found.labels] & found.mask)[:, left:right].astype(np.int8)
+    width = ink.shape[1]
+    middle = ink[:, round(WAIST[0] * width) : max(round(WAIST[1] * width), 1)]
+    runs = (np.diff(middle, axis=0, prepend=0) == 1).sum(axis=0)
+    return bool((runs == 1).any())
+
+
+def _rows(found: InkPieces, pieces: Sequence[Piece], left: int, right: int) -> tuple[int, int]:
+    """Top and bottom (analysis rows) of the pieces' ink between two columns."""
+    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
+    keep[[piece.index + 1 for piece in pieces]] = True
+    ink = (keep[found.labels] & found.mask)[:, left:right]
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return 0, 1
+    return int(rows[0]), int(rows[-1]) + 1
+
+
+def _source_box(found: InkPieces, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) in analysis pixels -> (x0, y0, x1, y1) in source pixels."""
+    levels = found.levels
+    factor = levels.source_scale / levels.scale
+    full_h = round(levels.source.height * levels.source_scale)
+    full_w = round(levels.source.width * levels.source_scale)
+    top, bottom, left, right = box
+    return (
+        math.floor(left * factor),
+        math.floor(top * factor),
+        int(min(full_w, math.ceil(right * factor))),
+        int(min(full_h, math.ceil(bottom * factor))),
+    )
+
+
+def _prior(width: float, height: float) -> float:
+    """Log-prior of a candidate's width and height, in line heights."""
+    return -WIDE_COST * max(0.0, width - WIDE) - LOW_COST * max(0.0, LOW - height)

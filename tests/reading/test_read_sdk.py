@@ -1,0 +1,144 @@
+"""``Classifier.read``: written numbers from real files, arrays of any size, errors in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import NumberMaker  # type: ignore[import-not-found]
+
+from mnist_infer import (
+    Classifier,
+    NoDigitFoundError,
+    NotALineError,
+    Reading,
+    SeveralDigitsError,
+)
+from mnist_infer.errors import InvalidImageError
+from mnist_infer.segmentation import Candidate, Lattice, best_reading
+
+STYLES = ("scan", "photo", "canvas", "light_on_dark", "comb", "ruled")
+
+
+@pytest.mark.mnist
+def test_spaced_numbers_read_right_in_every_style(
+    classifier: Classifier, make_number: NumberMaker
+) -> None:
+    made = [make_number(2 + index % 5, "spaced", style, index) for index, style in
+            enumerate(STYLES * 4)]  # fmt: skip
+    readings = classifier.read_each([data for data, _, _ in made])
+    right = sum(
+        isinstance(reading, Reading) and reading.text == text
+        for reading, (_, _, text) in zip(readings, made, strict=True)
+    )
+    assert right >= 0.85 * len(made), [
+        (text, getattr(r, "text", r)) for r, (_, _, text) in zip(readings, made, strict=True)
+    ]
+
+
+@pytest.mark.mnist
+def test_a_reading_has_boxes_left_to_right_inside_the_image(
+    classifier: Classifier, make_number: NumberMaker
+) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    data, _, text = make_number(4, "spaced", "scan", 3)
+    reading = classifier.read(data)
+    assert reading.text == text
+    width, height = Image.open(BytesIO(data)).size
+    lefts = [digit.box[0] for digit in reading.digits]
+    assert lefts == sorted(lefts)
+    for digit in reading.digits:
+        x0, y0, x1, y1 = digit.box
+        assert 0 <= x0 < x1 <= width
+        assert 0 <= y0 < y1 <= height
+        assert digit.framed.shape == (28, 28)
+        assert digit.confidence == max(digit.probabilities)
+    assert reading.confidence == pytest.approx(np.prod([d.confidence for d in reading.digits]))
+    record = reading.to_dict()
+    assert set(record) == {"path", "text", "confidence", "digits"}
+    assert set(record["digits"][0]) == {"digit", "confidence", "box"}  # type: ignore[index]
+
+
+@pytest.mark.mnist
+def test_an_array_of_any_size_is_read(
+    classifier: Classifier, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = mnist_test
+    strip = np.concatenate([np.pad(images[i], ((4, 4), (6, 6))) for i in range(3)], axis=1)
+    assert classifier.read(strip).text == "".join(str(int(label)) for label in labels[:3])
+    assert classifier.read(strip.astype(np.float32) / 255).text == classifier.read(strip).text
+
+
+def test_a_single_digit_reads_as_predict_says(classifier: Classifier, draw: type) -> None:
+    for digit in draw.clear_digits:
+        image = draw.digit(digit)
+        reading = classifier.read(image)
+        assert reading.text == str(classifier.predict(image))
+        assert len(reading.digits) == 1
+        assert reading.path is None
+
+
+def test_read_keeps_each_error_in_its_place(
+    classifier: Classifier, draw: type, tmp_path: object
+) -> None:
+    blank = draw.encode(draw.digit(0, ink=255))  # white on white: no ink
+    good = draw.encode(draw.digit(7))
+    results = classifier.read_each([good, b"not an image", blank], names=["a", "b", "c"])
+    assert isinstance(results[0], Reading)
+    assert results[0].text == "7"
+    assert results[0].path == "a"
+    assert isinstance(results[1], InvalidImageError)
+    assert str(results[1]).startswith("b: ")
+    assert isinstance(results[2], NoDigitFoundError)
+    assert str(results[2]).startswith("c: ")
+    with pytest.raises(NoDigitFoundError, match="no ink"):
+        classifier.read(blank)
+
+
+@pytest.mark.mnist
+def test_predict_refuses_a_number_and_points_to_read(
+    classifier: Classifier, make_number: NumberMaker
+) -> None:
+    data, _, _text = make_number(3, "spaced", "scan", 5)
+    with pytest.raises(
+        SeveralDigitsError, match=r"holds 3 digits .*\(mnist-infer read\)"
+    ) as caught:
+        classifier.predict(data)
+    assert caught.value.count == 3
+    outcome = classifier.classify_each([data], names=["form.png"])[0]
+    assert isinstance(outcome, SeveralDigitsError)
+    assert str(outcome).startswith("form.png: ")
+
+
+def test_a_broken_single_digit_is_not_several(classifier: Classifier, draw: type) -> None:
+    from PIL import Image
+
+    image = np.array(draw.digit(0), dtype=np.uint8)
+    image[60:63, :] = 255  # a paper-coloured band across the 0: two pieces, one above the other
+    assert classifier.predict(Image.fromarray(image)) == 0
+    assert classifier.read(Image.fromarray(image)).text == "0"
+
+
+@pytest.mark.mnist
+def test_two_lines_are_not_one_line_of_digits(
+    classifier: Classifier, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, _ = mnist_test
+    row = np.concatenate([np.pad(images[i], 8) for i in range(3)], axis=1)
+    with pytest.raises(NotALineError, match="2 lines"):
+        classifier.read(np.concatenate([row, row], axis=0))
+
+
+def test_best_reading_takes_the_best_joint_score() -> None:
+    # Three atoms: each alone, or the first two as one digit.
+    candidates = (
+        Candidate(0, 1, (0, 0, 10, 20), 0.0),
+        Candidate(1, 2, (10, 0, 20, 20), 0.0),
+        Candidate(0, 2, (0, 0, 20, 20), -0.1),
+        Candidate(2, 3, (20, 0, 30, 20), 0.0),
+    )
+    lattice = Lattice(3, candidates, np.zeros((4, 28, 28), np.float32))
+    assert best_reading(lattice, np.log(np.array([0.9, 0.9, 0.99, 0.9]))) == [2, 3]
+    assert best_reading(lattice, np.log(np.array([0.99, 0.99, 0.5, 0.9]))) == [0, 1, 3]
