@@ -5,8 +5,11 @@ baseline jittered a little), in one of three spacing classes, slightly rotated a
 
 * ``spaced``: gaps of 25-70% of a digit's ink width;
 * ``close``: gaps of 5-25%;
-* ``touching``: ink boxes overlapping by up to 12% of the width, pushed together until the
-  strokes meet, so that the digits are one piece of ink.
+* ``touching``: ink boxes overlapping by up to 12% of the mean digit width: each digit is pushed
+  left from its neighbour's box edge until the strokes meet, trying baselines up to 6% of the
+  height above and below the drawn one; where no such place within 12% makes the strokes
+  meet (some pairs of shapes cannot), the boxes overlap by 12% and the strokes stay apart.
+  ``Number.merged`` says which neighbouring pairs are one piece of ink.
 
 Each number is then written out in one of the ``STYLES``: a scan, a phone photo, a transparent
 canvas, chalk on a board, one digit per cell of a form's comb field, or on ruled notebook paper.
@@ -48,6 +51,8 @@ class Number:
     #: the ink unrotated: the style turns ink and printed lines together.
     cells: tuple[float, ...] = ()
     baseline: float = 0.0
+    #: Per neighbouring pair, left to right: whether their strokes meet (``touching`` only).
+    merged: tuple[bool, ...] = ()
 
 
 def compose(
@@ -70,13 +75,17 @@ def compose(
     canvas_w = sum(widths) + 2 * margin + round(high * mean_width * len(shapes)) + 4
     ink = np.zeros((canvas_h, canvas_w))
     boxes = []
+    merged = []
     x = margin
     for index, (shape, offset) in enumerate(zip(shapes, offsets, strict=True)):
         y = margin + round(0.1 * height) + (tall - shape.shape[0]) + offset
-        if index > 0:
+        if index > 0 and spacing == "touching":
+            x, y, met = _until_touching(
+                ink, shape, x, y, overlap=int(0.12 * mean_width), lift=round(0.06 * height)
+            )
+            merged.append(met)
+        elif index > 0:
             x += round(rng.uniform(low, high) * mean_width)
-            if spacing == "touching":
-                x = _until_touching(ink, shape, x, y)
         x = max(x, 0)
         h, w = shape.shape
         region = ink[y : y + h, x : x + w]
@@ -90,7 +99,12 @@ def compose(
         angle, resample=Image.Resampling.BILINEAR, expand=True
     )
     text = "".join(str(int(label)) for label in labels)
-    return Number(np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0), text, tuple(boxes))
+    return Number(
+        np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0),
+        text,
+        tuple(boxes),
+        merged=tuple(merged),
+    )
 
 
 def compose_cells(
@@ -149,14 +163,26 @@ def write_number(
     return number, STYLES[style](number, rng)
 
 
-def _until_touching(ink: FloatArray, shape: FloatArray, x: int, y: int) -> int:
-    """Move ``shape`` left from ``x`` until its strokes meet the ink already written."""
+def _until_touching(
+    ink: FloatArray, shape: FloatArray, x: int, y: int, *, overlap: int, lift: int
+) -> tuple[int, int, bool]:
+    """Place ``shape`` against the ink written so far, its box overlapping by ``overlap`` at most.
+
+    ``x`` is the right edge of the ink written so far. Moves the shape left from there a pixel
+    at a time until its strokes meet that ink, at the drawn row ``y`` first, then up to
+    ``lift`` rows above and below (nearest first); returns (x, y, True) for the first place
+    found, else (x - overlap, y, False).
+    """
     h, w = shape.shape
-    for candidate in range(x, max(0, x - w // 2), -1):
-        region = ink[y : y + h, candidate : candidate + w]
-        if (np.minimum(region, shape[: region.shape[0], : region.shape[1]]) > 0.5).any():
-            return candidate
-    return int(max(0, x - w // 2))
+    for dy in sorted(range(-lift, lift + 1), key=abs):
+        top = y + dy
+        if top < 0 or top + h > ink.shape[0]:
+            continue
+        for candidate in range(x, max(0, x - overlap) - 1, -1):
+            region = ink[top : top + h, candidate : candidate + w]
+            if (np.minimum(region, shape[: region.shape[0], : region.shape[1]]) > 0.5).any():
+                return candidate, top, True
+    return max(0, x - overlap), y, False
 
 
 # --- styles -----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ six styles) into one folder and reads the folder with:
 
 Printed, as Markdown tables: sequence accuracy (the whole number right), per-digit accuracy and
 the share read with the right number of digits, overall, per spacing class (numbers of 2-6
-digits: a single digit has no spacing), per length and per style; images per second, on the
+digits: a single digit has no spacing; the touching class also split by whether every pair's
+strokes meet, see ``number_images.py``), per length and per style; images per second, on the
 whole folder and on a separate folder of 4-digit numbers (``--four-count``); and
 ``SeveralDigitsError``: ``mnist-infer predict --json`` on the multi-digit numbers (the share
 refused as several digits) and on ``--single-count`` files of the single-digit realistic suite
@@ -153,6 +154,7 @@ class NumberFile:
     plan: Plan
     text: str
     rendered: Rendered
+    merged: tuple[bool, ...] = ()  # touching numbers: per neighbouring pair, strokes meet
 
     @property
     def name(self) -> str:
@@ -179,7 +181,7 @@ def render_number(
         rng,
         height=plan.height,
     )
-    return NumberFile(plan, number.text, rendered)
+    return NumberFile(plan, number.text, rendered, number.merged)
 
 
 def render_folder(
@@ -339,6 +341,19 @@ def groups(numbers: dict[str, NumberFile]) -> list[tuple[str, list[str]]]:
                 ],
             )
         )
+    touching = [n for n in names if numbers[n].plan.spacing == "touching" and numbers[n].merged]
+    rows.append(
+        (
+            "... touching, every pair's strokes merged",
+            [n for n in touching if all(numbers[n].merged)],
+        )
+    )
+    rows.append(
+        (
+            "... touching, some pair's strokes apart (boxes overlapping)",
+            [n for n in touching if not all(numbers[n].merged)],
+        )
+    )
     for length in LENGTHS:
         rows.append((f"length {length}", [n for n in names if numbers[n].plan.length == length]))
     for style in STYLE_NAMES:

@@ -131,3 +131,21 @@ def test_compose_cells_keeps_the_cells_inside_the_ink() -> None:
     assert number.cells[0] > 0
     assert number.cells[-1] < number.ink.shape[1]
     assert 0 < number.baseline < number.ink.shape[0]
+
+
+def test_touching_boxes_overlap_by_at_most_12_percent_and_strokes_meet_where_they_can() -> None:
+    from number_images import compose
+
+    images, labels = _digits()
+    merged = []
+    for index in range(20):
+        rng = number_rng(4, index)
+        chosen = rng.integers(10, size=3)
+        number = compose(list(images[chosen]), list(labels[chosen]), "touching", rng, height=60.0)
+        widths = [x1 - x0 for x0, _, x1, _ in number.boxes]
+        mean_width = sum(widths) / len(widths)
+        for left, right in zip(number.boxes, number.boxes[1:], strict=False):
+            assert 0 <= left[2] - right[0] <= 0.12 * mean_width
+        assert len(number.merged) == 2
+        merged += number.merged
+    assert any(merged)
