@@ -16,7 +16,9 @@ Printed, as Markdown tables: sequence accuracy (the whole number right), per-dig
 the share read with the right number of digits, overall, per spacing class (numbers of 2-6
 digits: a single digit has no spacing; the touching class also split by whether every pair's
 strokes meet, see ``number_images.py``), per length and per style; images per second, on the
-whole folder and on a separate folder of 4-digit numbers (``--four-count``); and
+whole folder and on a separate folder of 4-digit numbers (``--four-count``, read
+``--speed-rounds`` times, the median printed), in wall seconds and in CPU seconds (the command
+and its worker processes: what a loaded machine inflates less); and
 ``SeveralDigitsError``: ``mnist-infer predict --json`` on the multi-digit numbers (the share
 refused as several digits) and on ``--single-count`` files of the single-digit realistic suite
 (``benchmarks/realistic_images.py``, its rows taking turns), and ``read`` on those same
@@ -56,6 +58,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -90,8 +93,9 @@ TARGETS: Final = {
 }
 
 #: Runs in RapidOCR's environment: read the files listed in argv[1]; print one JSON line
-#: {"load_seconds", "texts", "seconds"} (per-file seconds, after loading and one warm-up file;
-#: a text is null where RapidOCR raised on the file).
+#: {"load_seconds", "texts", "seconds", "cpu_seconds"} (per-file wall seconds after loading and
+#: one warm-up file, and the process's CPU seconds over them; a text is null where RapidOCR
+#: raised on the file).
 RAPIDOCR_DRIVER: Final = """
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
@@ -102,6 +106,7 @@ engine = RapidOCR()
 engine(paths[0])
 load_seconds = time.perf_counter() - started
 texts, seconds = [], []
+cpu_started = time.process_time()
 for path in paths:
     start = time.perf_counter()
     try:
@@ -113,7 +118,9 @@ for path in paths:
     if len(texts) < len(seconds):
         boxes = sorted(result or [], key=lambda r: min(point[0] for point in r[0]))
         texts.append("".join(c for r in boxes for c in str(r[1]) if c in "0123456789"))
-print(json.dumps({"load_seconds": load_seconds, "texts": texts, "seconds": seconds}))
+cpu_seconds = time.process_time() - cpu_started
+print(json.dumps({"load_seconds": load_seconds, "texts": texts, "seconds": seconds,
+                  "cpu_seconds": cpu_seconds}))
 """
 
 
@@ -275,11 +282,23 @@ def agrees(predicted: int | None, read: str | None) -> bool:
 # --- the readers ------------------------------------------------------------------------------
 
 
-def run_cli(arguments: list[str]) -> tuple[float, dict[str, dict[str, Any]]]:
-    """Wall seconds of ``mnist-infer ARGUMENTS`` and its JSON lines keyed by file name."""
+@dataclass(frozen=True)
+class CliRun:
+    """One ``mnist-infer`` command: wall and CPU seconds, and its JSON lines by file name."""
+
+    seconds: float
+    cpu_seconds: float  # user + system, the command and its worker processes
+    lines: dict[str, dict[str, Any]]
+
+
+def run_cli(arguments: list[str]) -> CliRun:
+    """Run ``mnist-infer ARGUMENTS``, timed wall-clock and in CPU time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([CLI, *arguments], capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode not in (0, 1):
         raise RuntimeError(f"mnist-infer {arguments[0]} failed: {done.stderr[-2000:]}")
     lines = {}
@@ -287,7 +306,7 @@ def run_cli(arguments: list[str]) -> tuple[float, dict[str, dict[str, Any]]]:
         if line.strip():
             record = json.loads(line)
             lines[Path(record["path"]).name] = record
-    return seconds, lines
+    return CliRun(seconds, cpu, lines)
 
 
 def run_rapidocr(python: str, paths: list[Path], listing: Path) -> dict[str, Any]:
@@ -460,7 +479,8 @@ def must_show_rows(
     for title, value, key, sense in figures:
         target = TARGETS[key]
         met = value >= target if sense == ">=" else value <= target
-        rows.append([title, percent(value), f"{sense} {percent(target, 1)}", _yes(met)])
+        verdict = "-" if value != value else _yes(met)  # nan: no such numbers in this run
+        rows.append([title, percent(value), f"{sense} {percent(target, 1)}", verdict])
     target = TARGETS["four_digit_rate"]
     rows.append(
         [
@@ -471,6 +491,18 @@ def must_show_rows(
         ]
     )
     return rows
+
+
+def speed_row(title: str, files: int, seconds: float, cpu_seconds: float) -> list[str]:
+    """One row of the speed table."""
+    return [
+        title,
+        str(files),
+        f"{seconds:.2f}",
+        f"{files / seconds:.1f}",
+        f"{cpu_seconds:.1f}",
+        f"{1000 * cpu_seconds / files:.1f}",
+    ]
 
 
 def _yes(met: bool) -> str:
@@ -484,6 +516,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--four-count", type=int, default=400, help="4-digit numbers, for speed")
     parser.add_argument("--single-count", type=int, default=2000, help="single-digit suite files")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--speed-rounds", type=int, default=3, help="reads of the 4-digit folder (median)"
+    )
     parser.add_argument(
         "--workers", type=int, default=None, help="mnist-infer worker processes (its --jobs)"
     )
@@ -503,8 +538,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST (or MNIST_DATA_DIR)")
     parser.add_argument("--report", type=Path, default=None, help="JSON report path")
     args = parser.parse_args(argv)
-    if min(args.count, args.four_count, args.single_count) < 1:
-        parser.error("--count, --four-count and --single-count must be at least 1")
+    if min(args.count, args.four_count, args.single_count, args.speed_rounds) < 1:
+        parser.error("--count, --four-count, --single-count and --speed-rounds must be >= 1")
 
     from train.data import load_mnist
 
@@ -531,11 +566,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             f" rendered in {render_seconds:.0f} s; running mnist-infer",
             file=sys.stderr,
         )
-        read_seconds, read_lines = run_cli(["read", "--json", *workers, str(root / "numbers")])
-        four_seconds, four_lines = run_cli(["read", "--json", *workers, str(root / "four_digits")])
-        _, predict_lines = run_cli(["predict", "--json", *workers, str(root / "numbers")])
-        _, single_predict = run_cli(["predict", "--json", *workers, str(root / "single")])
-        _, single_read = run_cli(["read", "--json", *workers, str(root / "single")])
+        read_run = run_cli(["read", "--json", *workers, str(root / "numbers")])
+        four_runs = [
+            run_cli(["read", "--json", *workers, str(root / "four_digits")])
+            for _ in range(args.speed_rounds)
+        ]
+        predict_lines = run_cli(["predict", "--json", *workers, str(root / "numbers")]).lines
+        single_predict = run_cli(["predict", "--json", *workers, str(root / "single")]).lines
+        single_read = run_cli(["read", "--json", *workers, str(root / "single")]).lines
         rapidocr: dict[str, Any] | None = None
         ocr_names = list(numbers)[: args.rapidocr_count]
         if args.rapidocr_python:
@@ -552,6 +590,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
     load_after = os.getloadavg()[0]
 
+    read_lines = read_run.lines
+    four_lines = four_runs[0].lines
+    four_run = sorted(four_runs, key=lambda run: run.seconds)[len(four_runs) // 2]  # median
+    four_seconds = four_run.seconds
     readers: dict[str, dict[str, str | None]] = {"read": read_texts(read_lines, numbers)}
     if rapidocr is not None:
         readers["RapidOCR"] = dict(zip(ocr_names, rapidocr["texts"], strict=True))
@@ -562,41 +604,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     four_score = score([(four[n].text, four_texts[n]) for n in four])
     four_rate = len(four) / four_seconds
 
+    rounds = f", median of {len(four_runs)}" if len(four_runs) > 1 else ""
     speed_rows = [
-        [
-            "`mnist-infer read --json`, the numbers folder (whole command)",
-            str(len(numbers)),
-            f"{read_seconds:.2f}",
-            f"{len(numbers) / read_seconds:.1f}",
-        ],
-        [
-            "`mnist-infer read --json`, the 4-digit folder (whole command)",
-            str(len(four)),
-            f"{four_seconds:.2f}",
-            f"{four_rate:.1f}",
-        ],
-    ]
+        speed_row("`mnist-infer read --json`, the numbers folder (whole command)",
+                  len(numbers), read_run.seconds, read_run.cpu_seconds),
+        speed_row(f"`mnist-infer read --json`, the 4-digit folder (whole command{rounds})",
+                  len(four), four_run.seconds, four_run.cpu_seconds),
+    ]  # fmt: skip
+    if len(four_runs) > 1:
+        notes.append(
+            "4-digit folder, wall seconds of each round: "
+            + ", ".join(f"{run.seconds:.2f}" for run in four_runs)
+        )
     if rapidocr is not None:
         seconds = [float(x) for x in rapidocr["seconds"]]
+        cpu_share = float(rapidocr["cpu_seconds"]) / sum(seconds)
         fours = [i for i, n in enumerate(ocr_names) if numbers[n].plan.length == 4]
         speed_rows.append(
-            [
-                "RapidOCR, its numbers (in its process, loaded and warmed up)",
-                str(len(ocr_names)),
-                f"{sum(seconds):.2f}",
-                f"{len(ocr_names) / sum(seconds):.1f}",
-            ]
-        )
+            speed_row("RapidOCR, its numbers (in its process, loaded and warmed up)",
+                      len(ocr_names), sum(seconds), float(rapidocr["cpu_seconds"]))
+        )  # fmt: skip
         if fours:
             four_sum = sum(seconds[i] for i in fours)
             speed_rows.append(
-                [
-                    "RapidOCR, the 4-digit numbers among those (same run)",
-                    str(len(fours)),
-                    f"{four_sum:.2f}",
-                    f"{len(fours) / four_sum:.1f}",
-                ]
-            )
+                speed_row("RapidOCR, the 4-digit numbers among those (same run; CPU pro rata)",
+                          len(fours), four_sum, four_sum * cpu_share)
+            )  # fmt: skip
         notes.append(
             f"RapidOCR's start-up (import, model load, one warm-up file),"
             f" {rapidocr['load_seconds']:.1f} s, is not counted; `mnist-infer`'s is."
@@ -640,7 +673,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f" `read`'s position accuracy (the numbers read with the right count of digits):"
         f" {percent(overall['position'])}.\n"
     )
-    print(markdown(["speed", "files", "seconds", "files/s"], speed_rows) + "\n")
+    header = ["speed", "files", "wall seconds", "files/s", "CPU seconds", "CPU ms per file"]
+    print(markdown(header, speed_rows) + "\n")
     print(markdown(["SeveralDigitsError, and `read` on single digits", "files", "measured",
                     "target"], several_rows) + "\n")  # fmt: skip
     must = must_show_rows(overall, figures["read"], several_multi, single, four_rate)
@@ -655,7 +689,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                    "rapidocr": len(ocr_names) if rapidocr is not None else 0},
         "figures": figures,
         "four_digit": {"seconds": four_seconds, "rate": four_rate, **asdict(four_score)},
-        "read_seconds": read_seconds,
+        "read_seconds": read_run.seconds,
+        "read_cpu_seconds": read_run.cpu_seconds,
+        "four_digit_rounds": [[run.seconds, run.cpu_seconds] for run in four_runs],
         "rapidocr_seconds": None if rapidocr is None else float(sum(rapidocr["seconds"])),
         "several_digits": {"multi": multi_several, "multi_other": multi_other,
                            "multi_digit": multi_digit, "multi_n": len(multi)},
