@@ -30,6 +30,7 @@ from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
 from mnist_infer.errors import NoDigitFoundError
 from mnist_infer.imageops import (
     BoolImage,
+    Components,
     FloatImage,
     TraceCallback,
     bounding_box,
@@ -59,6 +60,9 @@ STROKE_RANGE: Final = (0.09, 0.22)
 #: the faint halo of a blur does not. Smaller crops count every lit pixel, as MNIST does.
 CROP_LEVEL: Final = 0.2
 SMALL_CROP: Final = 40
+#: Between two cuts, ink pieces under this share of the largest one's pixels are what the cut
+#: left of a neighbouring digit.
+SLIVER_FRACTION: Final = 0.15
 #: Long side (pixels) of the crop while its strokes are re-drawn.
 CANONICAL_SIDE: Final = 80
 
@@ -99,8 +103,8 @@ def frame_pieces(
         region[:, :start] = False
     if stop is not None:
         region[:, stop:] = False
-    if not (region & found.mask).any():
-        raise NoDigitFoundError("no ink found between the cuts")
+    if start is not None or stop is not None:
+        region = _without_slivers(region, found.mask)
     emit(trace, "pieces", region.astype(np.float32))
     kept = found.mask & region
     top, bottom, left, right = bounding_box(kept if kept.any() else region)
@@ -143,6 +147,22 @@ def _region(found: InkPieces, chosen: Sequence[Piece]) -> BoolImage:
     keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
     keep[[piece.index + 1 for piece in chosen]] = True
     return dilate(keep[found.labels])
+
+
+def _without_slivers(region: BoolImage, mask: BoolImage) -> BoolImage:
+    """Drop what a cut leaves of a neighbour: ink pieces far smaller than the largest one.
+
+    Between two cuts through touching digits lie, besides the digit, the tips of the strokes
+    of its neighbours that reach past the cut.
+    """
+    ink = region & mask
+    if not ink.any():
+        raise NoDigitFoundError("no ink found between the cuts")
+    pieces = Components(ink, grow=False)
+    keep = np.zeros(pieces.count + 1, dtype=np.bool_)
+    keep[1:] = pieces.sizes >= SLIVER_FRACTION * pieces.sizes.max()
+    kept: BoolImage = region & dilate(dilate(keep[pieces.labels] & ink))
+    return kept
 
 
 def _resize_mask(mask: BoolImage, size: tuple[int, int]) -> BoolImage:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -63,6 +63,10 @@ JOIN_OVERLAP: Final = 0.6
 JOIN_HEIGHT: Final = 0.6
 #: Atoms wider than this many line heights may hold several touching digits: they get cuts.
 SPLIT_WIDTH: Final = 0.6
+#: Where two or more groups are at most ``SINGLE_WIDTH`` line heights wide (digits written
+#: apart), a group is cut only if it is ``SPLIT_OVER_SINGLE`` times as wide as most of them.
+SINGLE_WIDTH: Final = 0.9
+SPLIT_OVER_SINGLE: Final = 1.2
 #: Cuts stay this many line heights from an atom's ends and from each other.
 CUT_MARGIN: Final = 0.18
 CUT_SPACING: Final = 0.12
@@ -79,6 +83,9 @@ WIDE: Final = 0.95
 WIDE_COST: Final = 8.0
 LOW: Final = 0.6
 LOW_COST: Final = 6.0
+#: Log-score bonus of reading wide ink that ``digit_count`` finds to be one digit as one digit
+#: (framed as ``predict`` frames it): splitting it must be clearly better.
+WHOLE_BONUS: Final = 0.3
 #: Several digits (for ``digit_count``): each at least this share of the line's height, and
 #: ``DIGIT_WIDTH`` of it wide (a printed line left over is thinner than any pen's 1)...
 DIGIT_HEIGHT: Final = 0.55
@@ -144,9 +151,10 @@ def number_lattice(image: Image.Image) -> Lattice:
     """
     levels = ink_levels(image, side=analysis_side(image.size))
     found = find_pieces(levels, remove_clutter(levels.evidence.mask))
-    if digit_count(found, small_is_one=False) == 1:
+    one = digit_count(found, small_is_one=False) == 1
+    atoms, height = _atoms(found, lines=not one)
+    if one and len(atoms) == 1:
         return _one_digit(found)
-    atoms, height = _atoms(found)
     candidates: list[Candidate] = []
     framed: list[npt.NDArray[np.float32]] = []
     for start in range(len(atoms)):
@@ -172,6 +180,10 @@ def number_lattice(image: Image.Image) -> Lattice:
                 )
             )
             framed.append(digit)
+    if one:  # wide ink the pieces show as one digit: that reading is the one to beat
+        whole = _one_digit(found)
+        candidates.append(replace(whole.candidates[0], stop=len(atoms), prior=WHOLE_BONUS))
+        framed.append(whole.framed[0])
     if not candidates:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     return Lattice(len(atoms), tuple(candidates), np.stack(framed).astype(np.float32))
@@ -269,15 +281,21 @@ def _groups(found: InkPieces, *, lines: bool = True) -> tuple[list[list[Piece]],
     return _join_overlapping(found, kept, height), height
 
 
-def _atoms(found: InkPieces) -> tuple[list[_Atom], float]:
+def _atoms(found: InkPieces, *, lines: bool = True) -> tuple[list[_Atom], float]:
     """Return the line's atoms, left to right, and the line's height (analysis pixels)."""
     boxes = found.analysis_boxes
-    groups, height = _groups(found)
+    groups, height = _groups(found, lines=lines)
+    spans = [
+        (min(boxes[p.index][2] for p in group), max(boxes[p.index][3] for p in group))
+        for group in groups
+    ]
+    split_width = SPLIT_WIDTH * height
+    single = sorted(right - left for left, right in spans if right - left <= SINGLE_WIDTH * height)
+    if len(single) >= 2:  # digits apart from each other show how wide one digit is written
+        split_width = max(split_width, SPLIT_OVER_SINGLE * single[(3 * len(single)) // 4])
     atoms: list[_Atom] = []
-    for group in groups:
-        left = min(boxes[p.index][2] for p in group)
-        right = max(boxes[p.index][3] for p in group)
-        if right - left > SPLIT_WIDTH * height:
+    for group, (left, right) in zip(groups, spans, strict=True):
+        if right - left > split_width:
             atoms.extend(_split(found, tuple(group), left, right, height))
         else:
             atoms.append(_Atom(tuple(group), left, right, False, False))

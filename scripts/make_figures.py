@@ -1,4 +1,4 @@
-"""Draw the pictures in docs/images/ for docs/preprocessing.md and docs/realistic.md.
+"""Draw the pictures in docs/images/ for docs/preprocessing.md, realistic.md and reading.md.
 
     python scripts/make_figures.py
 
@@ -18,12 +18,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
+from matplotlib.patches import Rectangle
 from PIL import Image, ImageOps
 
+from benchmarks.number_images import STYLES, compose, number_rng
 from benchmarks.realistic_images import VARIATIONS, render_phone_photo, variation_rng
-from mnist_infer import Classifier
+from mnist_infer import Classifier, segment
+from mnist_infer.clutter import remove_clutter
 from mnist_infer.framing import frame_digit
 from mnist_infer.images import load_image
+from mnist_infer.levels import ink_levels
+from mnist_infer.pieces import find_pieces
+from mnist_infer.segmentation import analysis_side
 from train.data import load_mnist
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -143,6 +149,45 @@ def naive_figure(
     plt.close(figure)
 
 
+def reading_figure(
+    images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8], classifier: Classifier
+) -> None:
+    """A number in three spacings: the file, its ink pieces and cuts, the digits read."""
+    rows = (("spaced", "scan", 3), ("close", "photo", 4), ("touching", "canvas", 4))
+    figure, axes = plt.subplots(len(rows), 3, figsize=(11, 2.3 * len(rows)))
+    for row, ((spacing, style, length), line) in enumerate(zip(rows, axes, strict=True)):
+        rng = number_rng(2, row)
+        chosen = range(10 * row, 10 * row + length)  # test digits in order: not picked
+        number = compose([images[i] for i in chosen], [int(labels[i]) for i in chosen],
+                         spacing, rng, height=64.0)  # fmt: skip
+        data = STYLES[style](number, rng).to_bytes()
+        picture = _viewable(data)
+        reading = classifier.read(data)
+        _show(line[0], picture, f"{spacing}, {style}: written {number.text}")
+        for digit in reading.digits:
+            x0, y0, x1, y1 = digit.box
+            box = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="tab:red")
+            line[0].add_patch(box)
+        decoded = load_image(data)
+        levels = ink_levels(decoded, side=analysis_side(decoded.size))
+        found = find_pieces(levels, remove_clutter(levels.evidence.mask))
+        line[1].imshow(np.where(found.mask, found.labels, 0), cmap="tab20", interpolation="nearest")
+        lattice = segment(data)
+        scale = levels.scale / levels.source_scale
+        for candidate in lattice.candidates:
+            if candidate.stop == candidate.start + 1 and candidate.start > 0:
+                line[1].axvline(candidate.box[0] * scale, color="white", linewidth=0.8)
+        parts = f"{lattice.atoms} parts, {len(lattice.candidates)} candidates"
+        line[1].set_title(f"ink pieces, {parts}", fontsize=9)
+        line[1].set_xticks([])
+        line[1].set_yticks([])
+        strip = np.concatenate([digit.framed for digit in reading.digits], axis=1)
+        _show(line[2], strip, f"read {reading.text!r} at {reading.confidence:.1%}")
+    figure.tight_layout()
+    figure.savefig(OUT / "reading.png", dpi=80)
+    plt.close(figure)
+
+
 def main() -> None:
     """Write every figure."""
     OUT.mkdir(parents=True, exist_ok=True)
@@ -153,6 +198,7 @@ def main() -> None:
     pipeline_figure(data.test_images[2003], classifier)
     variations_figure(images, data.test_labels[2000:2100], classifier)
     naive_figure(images[40:], data.test_labels[2040:2100], classifier)
+    reading_figure(data.test_images[3000:3100], data.test_labels[3000:3100], classifier)
     print(f"figures written to {OUT}")
 
 
