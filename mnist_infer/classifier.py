@@ -23,6 +23,7 @@ from PIL import Image
 from mnist_infer.arrays import is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import NUM_CLASSES, NUM_PIXELS
 from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError, NotADigitError
+from mnist_infer.images import MAX_PIXELS
 from mnist_infer.results import DigitReading, Prediction, Reading
 from mnist_infer.segmentation import Lattice, best_reading
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
@@ -59,6 +60,8 @@ class Classifier:
     a digit" threshold, an image file whose best digit scores below it is a ``NotADigitError``
     (in ``predict``, ``classify``, ``classify_each``) rather than a confident wrong digit; False
     always answers the likeliest digit. Arrays are taken to be digits, as MNIST's are.
+    ``max_pixels``: larger images are refused from their header as possible decompression bombs
+    (default 40 megapixels).
     """
 
     def __init__(
@@ -70,11 +73,15 @@ class Classifier:
         batch_size: int = DEFAULT_BATCH_SIZE,
         shift_views: bool = True,
         reject_non_digits: bool = True,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
+        if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+            raise InvalidInputError(f"max_pixels must be a positive integer, got {max_pixels!r}")
         self._session = ModelSession(
             model, threads=threads, providers=providers, batch_size=batch_size
         )
         self._shift_views = bool(shift_views)
+        self._max_pixels = max_pixels
         self._threshold = self.info.not_digit_threshold if reject_non_digits else None
 
     @property
@@ -141,7 +148,7 @@ class Classifier:
         """
         sources = each_source(inputs, names)
         from_files = [source.from_file for source in sources]
-        framed = [_frame_or_error(source) for source in sources]
+        framed = [_frame_or_error(source, self._max_pixels) for source in sources]
         good = [index for index, item in enumerate(framed) if isinstance(item, np.ndarray)]
         digits = [item for item in framed if isinstance(item, np.ndarray)]
         scored: dict[int, Prediction | MnistInferError] = {}
@@ -194,7 +201,7 @@ class Classifier:
         its subclass ``NotALineError`` when the ink is not one line.
         """
         sources, single = sources_of(x)
-        lattices = [lattice_source(source) for source in sources]
+        lattices = [lattice_source(source, max_pixels=self._max_pixels) for source in sources]
         readings = self._readings(lattices, [_path_of(source) for source in sources])
         for reading in readings:
             if isinstance(reading, MnistInferError):
@@ -210,7 +217,7 @@ class Classifier:
         As ``classify_each``: every input's candidates still go through the model together.
         """
         sources = each_source(inputs, names)
-        built = [_lattice_or_error(source) for source in sources]
+        built = [_lattice_or_error(source, self._max_pixels) for source in sources]
         good = [index for index, item in enumerate(built) if isinstance(item, Lattice)]
         lattices = [item for item in built if isinstance(item, Lattice)]
         paths = [names[index] if names is not None else _path_of(sources[index]) for index in good]
@@ -311,7 +318,7 @@ class Classifier:
         from_file = np.array([source.from_file for source in sources], dtype=np.bool_)
         rows = np.empty((len(sources), NUM_PIXELS), dtype=np.float32)
         for index, source in enumerate(sources):
-            rows[index] = frame_source(source).ravel()
+            rows[index] = frame_source(source, max_pixels=self._max_pixels).ravel()
         return rows, single, from_file, lambda i: sources[i].name
 
     def _outcomes(
@@ -347,18 +354,18 @@ class Classifier:
         return out
 
 
-def _frame_or_error(source: Source) -> npt.NDArray[np.float32] | MnistInferError:
+def _frame_or_error(source: Source, max_pixels: int) -> npt.NDArray[np.float32] | MnistInferError:
     """Return the framed digit of one input, or the error that says why there is none."""
     try:
-        return frame_source(source)
+        return frame_source(source, max_pixels=max_pixels)
     except MnistInferError as error:
         return error
 
 
-def _lattice_or_error(source: Source) -> Lattice | MnistInferError:
+def _lattice_or_error(source: Source, max_pixels: int) -> Lattice | MnistInferError:
     """Return the candidate digits of one input, or the error that says why there are none."""
     try:
-        return lattice_source(source)
+        return lattice_source(source, max_pixels=max_pixels)
     except MnistInferError as error:
         return error
 

@@ -97,38 +97,45 @@ def frame_pieces(
     if not chosen:
         raise NoDigitFoundError("no ink found: no pieces were chosen")
     levels = found.levels
-    region = _region(found, chosen)
     start, stop = columns
+    # Everything below happens in a window around the pieces (the whole image for a trace).
+    if trace is None:
+        y0, y1, x0, x1 = _window(found, chosen, columns)
+    else:
+        y0, y1, x0, x1 = 0, levels.residual.shape[0], 0, levels.residual.shape[1]
+    mask = found.mask[y0:y1, x0:x1]
+    region = _region(found, chosen, (y0, y1, x0, x1))
     if start is not None:
-        region[:, :start] = False
+        region[:, : max(0, start - x0)] = False
     if stop is not None:
-        region[:, stop:] = False
+        region[:, max(0, stop - x0) :] = False
     if start is not None or stop is not None:
-        region = _without_slivers(region, found.mask)
+        region = _without_slivers(region, mask)
     emit(trace, "pieces", region.astype(np.float32))
-    kept = found.mask & region
+    kept = mask & region
     top, bottom, left, right = bounding_box(kept if kept.any() else region)
     long_side = max(bottom - top, right - left)
-    residual, evidence = levels.residual, levels.evidence
-    inside = region & ~found.clutter
+    residual = levels.residual[y0:y1, x0:x1]
+    ink_mask, sigma = levels.evidence.mask[y0:y1, x0:x1], levels.evidence.sigma
+    inside = region & ~found.clutter[y0:y1, x0:x1]
     if long_side < FINE_MIN and levels.scale < 1.0:
         zoom = min(1.0 / levels.scale, FINE_SIDE / max(long_side, 1))
         margin = max(2, long_side // 4) + 1
-        h, w = levels.shape
+        h, w = region.shape
         window = (max(0, top - margin), min(h, bottom + margin),
                   max(0, left - margin), min(w, right + margin))  # fmt: skip
-        closer = levels.window(window, zoom)
+        closer = levels.window(
+            (window[0] + y0, window[1] + y0, window[2] + x0, window[3] + x0), zoom
+        )
         try:
-            evidence = find_ink(closer)
+            closer_evidence: InkEvidence | None = find_ink(closer)
         except NoDigitFoundError:
-            evidence = None  # type: ignore[assignment]
-        if evidence is not None:
-            residual = closer
+            closer_evidence = None
+        if closer_evidence is not None:
+            residual, ink_mask, sigma = closer, closer_evidence.mask, closer_evidence.sigma
             size = (closer.shape[1], closer.shape[0])
             inside = _resize_mask(inside[window[0] : window[1], window[2] : window[3]], size)
-        else:
-            evidence = levels.evidence
-    digit = _ink_image(residual, evidence, inside)
+    digit = _ink_image(residual, ink_mask, sigma, inside)
     emit(trace, "digit", digit)
     crop = _normalise_strokes(_crop(digit))
     emit(trace, "strokes", crop)
@@ -137,8 +144,36 @@ def frame_pieces(
     return framed
 
 
-def _region(found: InkPieces, chosen: Sequence[Piece]) -> BoolImage:
-    """Return the analysis-size mask of the chosen pieces and their neighbourhood.
+def _window(
+    found: InkPieces, chosen: Sequence[Piece], columns: tuple[int | None, int | None]
+) -> tuple[int, int, int, int]:
+    """Return a window (top, bottom, left, right; analysis pixels) holding what framing uses.
+
+    The pieces' boxes (between the cuts), with the margins of the ink image, the pieces' rims
+    and the blur around them to spare.
+    """
+    boxes = [found.analysis_boxes[piece.index] for piece in chosen]
+    top, bottom = min(b[0] for b in boxes), max(b[1] for b in boxes)
+    left, right = min(b[2] for b in boxes), max(b[3] for b in boxes)
+    if columns[0] is not None:
+        left = max(left, columns[0])
+    if columns[1] is not None:
+        right = min(right, columns[1])
+    long_side = max(bottom - top, right - left)
+    margin = long_side // 4 + long_side // BOX_SIDE + 8
+    h, w = found.levels.residual.shape
+    return (
+        max(0, top - margin),
+        min(h, bottom + margin),
+        max(0, left - margin),
+        min(w, right + margin),
+    )
+
+
+def _region(
+    found: InkPieces, chosen: Sequence[Piece], window: tuple[int, int, int, int]
+) -> BoolImage:
+    """Return the mask of the chosen pieces and their neighbourhood inside ``window``.
 
     That is each piece grown by two pixels (its rim in ``found.labels``, then one more): the
     faint anti-aliased edge of a stroke lies below the ink mask's threshold and belongs to the
@@ -146,7 +181,8 @@ def _region(found: InkPieces, chosen: Sequence[Piece]) -> BoolImage:
     """
     keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
     keep[[piece.index + 1 for piece in chosen]] = True
-    return dilate(keep[found.labels])
+    top, bottom, left, right = window
+    return dilate(keep[found.labels[top:bottom, left:right]])
 
 
 def _without_slivers(region: BoolImage, mask: BoolImage) -> BoolImage:
@@ -172,7 +208,9 @@ def _resize_mask(mask: BoolImage, size: tuple[int, int]) -> BoolImage:
     return resized
 
 
-def _ink_image(residual: FloatImage, evidence: InkEvidence, region: BoolImage) -> FloatImage:
+def _ink_image(
+    residual: FloatImage, ink_mask: BoolImage, sigma: float, region: BoolImage
+) -> FloatImage:
     """Return the ink (0 = paper, 1 = ink core) in a window around the digit, zero elsewhere.
 
     The residual is first averaged over at most one output pixel's footprint (a digit L pixels
@@ -181,7 +219,7 @@ def _ink_image(residual: FloatImage, evidence: InkEvidence, region: BoolImage) -
     percentile: noise, JPEG ringing, leftover shading) and the ink level the 95th percentile of
     the ink pixels.
     """
-    kept = evidence.mask & region
+    kept = ink_mask & region
     top, bottom, left, right = bounding_box(kept if kept.any() else region)
     long_side = max(bottom - top, right - left)
     margin = max(2, long_side // 4)
@@ -193,9 +231,9 @@ def _ink_image(residual: FloatImage, evidence: InkEvidence, region: BoolImage) -
     inside = region[top:bottom, left:right]
     ink = kept[top:bottom, left:right]
     # Paper is what lies away from anything ink-like, kept or not (a dropped speck is not paper).
-    anything = evidence.mask[top:bottom, left:right].astype(np.float32)
+    anything = ink_mask[top:bottom, left:right].astype(np.float32)
     paper = smooth[box_blur(anything, radius + 2) <= 0.0]
-    floor = 3.0 * evidence.sigma / (2 * radius + 1)
+    floor = 3.0 * sigma / (2 * radius + 1)
     if paper.size >= 20:
         floor = max(quantile(paper, 0.995), 0.0)
     level = quantile(smooth[ink], 0.95) if ink.any() else float(smooth.max())

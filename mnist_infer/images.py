@@ -55,7 +55,11 @@ _WARNINGS_LOCK: Final = threading.Lock()
 
 
 def load_image(
-    source: ImageSource, *, name: str | None = None, max_side: int | None = None
+    source: ImageSource,
+    *,
+    name: str | None = None,
+    max_side: int | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Image.Image:
     """Decode ``source`` fully and return it as a mode "L" or "LA" image (see the module notes).
 
@@ -64,20 +68,21 @@ def load_image(
     or 1/8 scale (JPEG's draft mode: cheaper than decoding in full and shrinking), keeping at
     least ``max_side`` pixels on its longer side; ``image.info[SOURCE_SCALE_KEY]`` then holds
     the source pixels per decoded pixel. Colour JPEGs are decoded straight to grey.
+    ``max_pixels``: larger images are refused from their header, before they are decoded.
     Raises InvalidImageError for anything that is not a readable, supported image, and
     InvalidInputError for a source of an unsupported type.
     """
     label = name if name is not None else source_name(source)
     if isinstance(source, Image.Image):
-        _check_size(source, label)
+        _check_size(source, label, max_pixels)
         return _to_grey(_first_frame_upright(source, label), label)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
             raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
-        return _decode(io.BytesIO(data), label, max_side)
+        return _decode(io.BytesIO(data), label, max_side, max_pixels)
     if isinstance(source, (str, os.PathLike)):
-        return _decode(_open_path(source, label), label, max_side)
+        return _decode(_open_path(source, label), label, max_side, max_pixels)
     if isinstance(source, np.ndarray):
         raise InvalidInputError(
             f"{label}: a numpy array is pixels already, not an image file to decode; give an "
@@ -140,7 +145,10 @@ def _file_kind(mode: int) -> str:
 
 
 def _decode(
-    stream: io.BufferedReader | io.BytesIO, label: str, max_side: int | None = None
+    stream: io.BufferedReader | io.BytesIO,
+    label: str,
+    max_side: int | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Image.Image:
     """Identify, size-check and fully decode an image stream, then convert it to grey."""
     with stream:
@@ -160,7 +168,7 @@ def _decode(
         except Exception as exc:  # Pillow raises many types for malformed headers
             raise InvalidImageError(f"{label}: not a valid image ({_reason(exc)})") from None
         with image:
-            _check_size(image, label)
+            _check_size(image, label, max_pixels)
             scale = _draft(image, max_side)
             # Decodes everything now: truncated or corrupt data fails here, not later.
             grey = _to_grey(_first_frame_upright(image, label), label)
@@ -185,13 +193,13 @@ def _draft(image: Image.Image, max_side: int | None) -> int:
     return max(1, round(width / image.size[0]))
 
 
-def _check_size(image: Image.Image, label: str) -> None:
-    """Refuse images with no pixels, and images over MAX_PIXELS (possible decompression bombs)."""
+def _check_size(image: Image.Image, label: str, max_pixels: int) -> None:
+    """Refuse images with no pixels, and images over ``max_pixels`` (possible bombs)."""
     width, height = image.size
-    if width * height > MAX_PIXELS:
+    if width * height > max_pixels:
         raise InvalidImageError(
             f"{label}: image too large ({width}x{height} = {width * height:,} pixels, "
-            f"limit {MAX_PIXELS:,}; refused as a possible decompression bomb)"
+            f"limit {max_pixels:,}; refused as a possible decompression bomb)"
         )
     if width == 0 or height == 0:
         raise InvalidImageError(f"{label}: image has no pixels ({width}x{height})")

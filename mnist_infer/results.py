@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,20 @@ class Prediction:
             raise InvalidInputError(f"k must be an integer from 1 to {NUM_CLASSES}, got {k!r}")
         ranked = sorted(enumerate(self.probabilities), key=lambda pair: (-pair[1], pair[0]))
         return ranked[:k]
+
+    def to_dict(self, top_k: int = 1) -> dict[str, Any]:
+        """JSON-ready ``{"digit", "confidence", "probabilities"}``, and ``"top_k"`` when k > 1.
+
+        The record every face gives for a classified image (CLI ``--json``, the HTTP API).
+        """
+        record: dict[str, Any] = {
+            "digit": self.digit,
+            "confidence": self.confidence,
+            "probabilities": list(self.probabilities),
+        }
+        if top_k > 1:
+            record["top_k"] = [{"digit": d, "probability": p} for d, p in self.top(top_k)]
+        return record
 
 
 @dataclass(frozen=True)

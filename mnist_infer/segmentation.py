@@ -61,12 +61,19 @@ SPECK_GAP: Final = 0.3
 #: ``JOIN_HEIGHT`` line heights, belongs to it (a detached bar, a broken loop).
 JOIN_OVERLAP: Final = 0.6
 JOIN_HEIGHT: Final = 0.6
+#: ...or when the two lie one above the other, sharing under this share of the shorter one's
+#: rows (the halves of a broken 3 or 8: digits of one line lie side by side).
+STACKED: Final = 0.3
 #: Atoms wider than this many line heights may hold several touching digits: they get cuts.
 SPLIT_WIDTH: Final = 0.6
 #: Where two or more groups are at most ``SINGLE_WIDTH`` line heights wide (digits written
 #: apart), a group is cut only if it is ``SPLIT_OVER_SINGLE`` times as wide as most of them.
 SINGLE_WIDTH: Final = 0.9
 SPLIT_OVER_SINGLE: Final = 1.2
+#: Besides the thinnest columns, a group wider than ``EVEN_WIDTH`` line heights gets a cut
+#: every ``EVEN_CUT`` line heights.
+EVEN_CUT: Final = 0.25
+EVEN_WIDTH: Final = 1.1
 #: Cuts stay this many line heights from an atom's ends and from each other.
 CUT_MARGIN: Final = 0.18
 CUT_SPACING: Final = 0.12
@@ -76,16 +83,18 @@ MAX_WIDTH: Final = 1.25
 MAX_RUN: Final = 8
 #: Log-score of a cut made through ink, by how many strokes the cut column crosses: digits
 #: that touch meet in one stroke; cutting one digit in two crosses two or three (a 0, a 3).
-CUT_COSTS: Final = (0.0, math.log(0.4), math.log(0.05))
+CUT_COSTS: Final = (0.0, math.log(0.7), math.log(0.3))
 #: Width prior: a candidate wider than ``WIDE`` line heights loses ``WIDE_COST`` per line height
 #: beyond it; one shorter than ``LOW`` line heights loses ``LOW_COST`` per line height short.
 WIDE: Final = 0.95
 WIDE_COST: Final = 8.0
 LOW: Final = 0.6
 LOW_COST: Final = 6.0
-#: Log-score bonus of reading wide ink that ``digit_count`` finds to be one digit as one digit
-#: (framed as ``predict`` frames it): splitting it must be clearly better.
-WHOLE_BONUS: Final = 0.3
+#: Ink that ``digit_count`` finds to be one digit is read as one digit when no group of it is
+#: wider than ``WIDE_ONE`` times its height; wider ink may be touching digits, read by the
+#: model, with ``WHOLE_BONUS`` (log-score) for reading it as the one digit ``predict`` sees.
+WIDE_ONE: Final = 1.0
+WHOLE_BONUS: Final = 0.0
 #: Several digits (for ``digit_count``): each at least this share of the line's height, and
 #: ``DIGIT_WIDTH`` of it wide (a printed line left over is thinner than any pen's 1)...
 DIGIT_HEIGHT: Final = 0.55
@@ -93,7 +102,7 @@ DIGIT_WIDTH: Final = 0.06
 #: ...and of the heaviest piece's ink; a group of pieces this many times wider than tall is
 #: touching digits, one for each ``TOUCHING_WIDTH`` heights of its width.
 DIGIT_FRACTION: Final = 0.25
-TOUCHING_ASPECT: Final = 1.7
+TOUCHING_ASPECT: Final = 2.2
 TOUCHING_WIDTH: Final = 0.75
 #: ...whose ink crosses a single stroke in some column of this middle part of its width.
 WAIST: Final = (0.25, 0.75)
@@ -152,9 +161,9 @@ def number_lattice(image: Image.Image) -> Lattice:
     levels = ink_levels(image, side=analysis_side(image.size))
     found = find_pieces(levels, remove_clutter(levels.evidence.mask))
     one = digit_count(found, small_is_one=False) == 1
-    atoms, height = _atoms(found, lines=not one)
-    if one and len(atoms) == 1:
+    if one and _widest_aspect(found) <= WIDE_ONE:
         return _one_digit(found)
+    atoms, height = _atoms(found, lines=not one)
     candidates: list[Candidate] = []
     framed: list[npt.NDArray[np.float32]] = []
     for start in range(len(atoms)):
@@ -187,6 +196,19 @@ def number_lattice(image: Image.Image) -> Lattice:
     if not candidates:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     return Lattice(len(atoms), tuple(candidates), np.stack(framed).astype(np.float32))
+
+
+def _widest_aspect(found: InkPieces) -> float:
+    """Return the largest width over height of the line's groups of pieces."""
+    groups, _ = _groups(found, lines=False)
+    boxes = found.analysis_boxes
+    widest = 0.0
+    for group in groups:
+        left = min(boxes[p.index][2] for p in group)
+        right = max(boxes[p.index][3] for p in group)
+        top, bottom = _rows(found, group, left, right)
+        widest = max(widest, (right - left) / max(1, bottom - top))
+    return widest
 
 
 def _one_digit(found: InkPieces) -> Lattice:
@@ -360,13 +382,21 @@ def _join_overlapping(found: InkPieces, pieces: list[Piece], height: float) -> l
             overlap = min(right, g_right) - max(left, g_left)
             short = min(boxes[piece.index][1] - boxes[piece.index][0], g_bottom - g_top)
             g_width = max(1, g_right - g_left)
-            if overlap >= JOIN_OVERLAP * min(width, g_width) and short < JOIN_HEIGHT * height:
+            stacked = _vertical_overlap(boxes[piece.index], (g_top, g_bottom)) < STACKED * short
+            if overlap >= JOIN_OVERLAP * min(width, g_width) and (
+                short < JOIN_HEIGHT * height or stacked
+            ):
                 group.append(piece)
                 joined = True
                 break
         if not joined:
             groups.append([piece])
     return groups
+
+
+def _vertical_overlap(box: tuple[int, int, int, int], rows: tuple[int, int]) -> int:
+    """Rows a box shares with a span of rows."""
+    return max(0, min(box[1], rows[1]) - max(box[0], rows[0]))
 
 
 def _split(
@@ -390,6 +420,11 @@ def _split(
             cuts.append(x)
         if len(cuts) >= 2 * digits:
             break
+    if right - left > EVEN_WIDTH * height:  # clearly several digits: try more cuts
+        step = max(1, round(EVEN_CUT * height))
+        for x in range(margin, len(profile) - margin + 1, step):
+            if all(abs(x - c) >= spacing for c in cuts):
+                cuts.append(x)
     edges = [left] + [left + x for x in sorted(cuts)] + [right]
     costs = [_cut_cost(ink[:, left + x - 1 : left + x + 2]) for x in sorted(cuts)] + [0.0]
     return [

@@ -22,7 +22,7 @@ from mnist_infer.arrays import as_image, line_image
 from mnist_infer.clutter import remove_clutter
 from mnist_infer.errors import InvalidInputError, MnistInferError, SeveralDigitsError
 from mnist_infer.framing import frame_pieces
-from mnist_infer.images import load_image
+from mnist_infer.images import MAX_PIXELS, load_image
 from mnist_infer.levels import DECODE_SIDE, ink_levels
 from mnist_infer.naming import describe_item
 from mnist_infer.pieces import InkPieces, find_pieces
@@ -115,14 +115,14 @@ def with_name(error: _E, name: str) -> _E:
     return renamed
 
 
-def frame_source(source: Source) -> npt.NDArray[np.float32]:
+def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.float32]:
     """Return the model's view of one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     Arrays must already be in MNIST format (they pass through, scaled to [0, 1]). An image
-    source goes through the front end's stages in order: decoded (``images``), brought to ink
-    levels (``levels``), cleared of clutter (``clutter``), grouped into ink pieces (``pieces``),
-    refused if it holds several digits side by side (``segmentation``), and its main ink mass
-    framed (``framing``).
+    source goes through the front end's stages in order: decoded (``images``, refusing images
+    over ``max_pixels``), brought to ink levels (``levels``), cleared of clutter (``clutter``),
+    grouped into ink pieces (``pieces``), refused if it holds several digits side by side
+    (``segmentation``), and its main ink mass framed (``framing``).
     """
     item, name = source.item, source.name
     if isinstance(item, np.ndarray):
@@ -132,7 +132,7 @@ def frame_source(source: Source) -> npt.NDArray[np.float32]:
             f"{name}: cannot classify a {type(item).__name__}; expected a numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    image = load_image(item, name=name, max_side=DECODE_SIDE)
+    image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
     try:
         levels = ink_levels(image)
         found = find_pieces(levels, remove_clutter(levels.evidence.mask))
@@ -155,7 +155,7 @@ def _refuse_several(found: InkPieces) -> None:
         )
 
 
-def lattice_source(source: Source) -> Lattice:
+def lattice_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> Lattice:
     """Return every candidate digit of one input holding a line of digits, framed.
 
     An image source is decoded and taken through the front end's stages up to the pieces, which
@@ -170,28 +170,34 @@ def lattice_source(source: Source) -> Lattice:
             f"{name}: cannot read a {type(item).__name__}; expected a 2-D numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    image = load_image(item, name=name, max_side=DECODE_SIDE)
+    image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
     try:
         return number_lattice(image)
     except MnistInferError as error:
         raise with_name(error, name) from error.__cause__
 
 
-def segment(x: ImageInput, *, name: str | None = None) -> Lattice:
+def segment(x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Lattice:
     """Return the candidate digits of one input holding a number (see ``lattice_source``).
 
     The worker-process half of ``Classifier.read``: it never imports onnxruntime, and the
-    result is picklable; ``Classifier.read_segmented`` scores it.
+    result is picklable; ``Classifier.read_segmented`` scores it. Images over ``max_pixels``
+    are refused as possible decompression bombs.
     """
-    return lattice_source(Source(x, name if name is not None else describe_item(x)))
+    source = Source(x, name if name is not None else describe_item(x))
+    return lattice_source(source, max_pixels=max_pixels)
 
 
-def preprocess(x: ImageInput, *, name: str | None = None) -> npt.NDArray[np.float32]:
+def preprocess(
+    x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS
+) -> npt.NDArray[np.float32]:
     """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
     (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
     ``mnist_infer.load_image`` and framed by ``mnist_infer.framing.frame_digit``. Errors start
-    with ``name`` (default: the path, or a description of the input).
+    with ``name`` (default: the path, or a description of the input). Images over
+    ``max_pixels`` are refused as possible decompression bombs.
     """
-    return frame_source(Source(x, name if name is not None else describe_item(x)))
+    source = Source(x, name if name is not None else describe_item(x))
+    return frame_source(source, max_pixels=max_pixels)

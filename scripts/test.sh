@@ -16,7 +16,7 @@ if [ -z "${MNIST_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[train,dev,ray]'
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[train,dev,ray,serve]'
 
 echo "== ruff check" && "$VENV/bin/ruff" check .
 echo "== ruff format --check" && "$VENV/bin/ruff" format --check .

@@ -269,3 +269,53 @@ def batch(
             model=model,
         )
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; 0.0.0.0 serves other machines too.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="Server processes.")
+    ] = 1,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", min=0.001, help="Largest request body, in MB.")
+    ] = 10.0,
+    max_files: Annotated[
+        int, typer.Option("--max-files", min=1, max=10_000, help="Most images per request.")
+    ] = 64,
+    max_pixels: Annotated[
+        int,
+        typer.Option("--max-pixels", min=1, help="Largest image, in pixels (bombs are refused)."),
+    ] = 40_000_000,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds a request may take (then 504).")
+    ] = 30.0,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option("--cors-origin", help="Origin allowed to call the API from a browser."),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request to standard error.")
+    ] = False,
+    model: ModelOption = None,
+) -> None:
+    """Serve the HTTP API and the draw-a-digit page (extra: serve)."""
+    from mnist_infer.cli.serving import run_serve
+
+    raise typer.Exit(
+        run_serve(
+            host=host,
+            port=port,
+            workers=workers,
+            model=model,
+            max_body_mb=max_body_mb,
+            max_files=max_files,
+            max_pixels=max_pixels,
+            timeout_s=timeout,
+            cors_origins=cors_origin or [],
+            access_log=access_log,
+        )
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mnist_infer.cli.console import printable, write_line
 
@@ -24,15 +24,7 @@ def json_record(label: str, outcome: Prediction | str, top_k: int) -> str:
     """One JSON line for an input: its prediction, or the error (a str) that names it."""
     if isinstance(outcome, str):
         return json.dumps({"path": label, "error": outcome})
-    record: dict[str, Any] = {
-        "path": label,
-        "digit": outcome.digit,
-        "confidence": outcome.confidence,
-        "probabilities": list(outcome.probabilities),
-    }
-    if top_k > 1:
-        record["top_k"] = [{"digit": d, "probability": p} for d, p in outcome.top(top_k)]
-    return json.dumps(record, allow_nan=False)
+    return json.dumps({"path": label, **outcome.to_dict(top_k)}, allow_nan=False)
 
 
 def reading_record(label: str, outcome: Reading | str) -> str:

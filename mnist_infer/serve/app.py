@@ -1,0 +1,288 @@
+"""The FastAPI app: ``/v1/predict``, ``/v1/read``, ``/v1/info``, health checks, and the page.
+
+One ``Classifier`` per process, created at start-up. Classification runs in worker threads, at
+most ``settings.threads`` at a time, so the event loop stays free for other clients. Every error
+is a JSON body ``{"error": ...}``; no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Annotated, Any
+
+import anyio
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mnist_infer._version import __version__
+from mnist_infer.errors import (
+    InvalidImageError,
+    MnistInferError,
+    ModelError,
+    NoDigitFoundError,
+    NotADigitError,
+    SeveralDigitsError,
+)
+from mnist_infer.serve.limits import BodyLimit, TimeLimit
+from mnist_infer.serve.settings import ServeSettings
+from mnist_infer.serve.uploads import Upload, UploadError, read_uploads
+
+__all__ = ["create_app"]
+
+#: The status of a one-image request whose image failed, by the kind of failure: the first
+#: kind the error is an instance of, so a subclass comes before its base. An image that decodes
+#: but is not what was asked for (no ink, not a digit, several digits where one was asked for,
+#: not one line of digits) is 422; one that does not decode is 415; any other input error is 400.
+STATUS_OF_ERROR: dict[type[MnistInferError], int] = {
+    SeveralDigitsError: 422,
+    NotADigitError: 422,
+    NoDigitFoundError: 422,
+    InvalidImageError: 415,
+    ModelError: 500,
+}
+
+TopK = Annotated[int, Query(ge=1, le=10, description="Also return the K most likely digits.")]
+Framed = Annotated[
+    bool, Query(description="Also return the 28x28 image the model saw, as a PNG data URL.")
+]
+FramedDigits = Annotated[
+    bool,
+    Query(description="Also return each digit's 28x28 image the model saw, as a PNG data URL."),
+]
+Work = Callable[[Any, list[Upload]], list[dict[str, Any]]]
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    """Build the app for ``settings``; the model loads when the app starts.
+
+    Without ``settings``: those ``mnist-infer serve`` passed its worker processes, else the
+    defaults.
+    """
+    settings = settings or ServeSettings.from_environment()
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from mnist_infer.classifier import Classifier
+
+        state["limiter"] = anyio.CapacityLimiter(settings.threads)
+        state["classifier"] = await anyio.to_thread.run_sync(
+            lambda: Classifier(settings.model, threads=1, max_pixels=settings.max_pixels)
+        )
+        yield
+
+    app = FastAPI(
+        title="mnist-infer",
+        version=__version__,
+        summary="Handwritten digits in image files, as JSON.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    _add_error_handlers(app)
+    app.add_middleware(TimeLimit, seconds=settings.timeout_s)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: before any work
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+
+    async def answer(request: Request, work: Work) -> JSONResponse:
+        """Read a request's images and run ``work`` on them in the bounded pool, off the loop.
+
+        With one image the status code is its outcome; with several it is 200 and each result
+        carries its own outcome.
+        """
+        try:
+            uploads = await read_uploads(request, max_files=settings.max_files)
+        except UploadError as error:
+            return _error(error.status, str(error))
+        classifier = state["classifier"]
+        results = await anyio.to_thread.run_sync(
+            lambda: work(classifier, uploads), limiter=state["limiter"], abandon_on_cancel=True
+        )
+        status = results[0].pop("_status", 200) if len(results) == 1 else 200
+        for result in results:
+            result.pop("_status", None)
+        return JSONResponse({"results": results}, status_code=status)
+
+    @app.post("/v1/predict", summary="Classify the digit in each image")
+    async def predict(request: Request, top_k: TopK = 1, framed: Framed = False) -> JSONResponse:
+        """Classify images sent as multipart file fields, or one image as the raw body.
+
+        One result per image, in order: ``{"path", "digit", "confidence", "probabilities"}``
+        or ``{"path", "error"}``. With one image the status code is its outcome (415: not a
+        supported image; 422: no digit found, ink the model sees no digit in, or several
+        digits, which ``/v1/read`` reads); with several it is 200 and each result carries its
+        own outcome.
+        """
+        return await answer(
+            request, lambda c, uploads: _classify(c, uploads, top_k, framed, settings.max_pixels)
+        )
+
+    @app.post("/v1/read", summary="Read the number written in each image")
+    async def read(request: Request, framed: FramedDigits = False) -> JSONResponse:
+        """Read numbers (one line of digits) in images sent as ``/v1/predict`` takes them.
+
+        One result per image, in order: ``{"path", "text", "confidence", "digits": [{"digit",
+        "confidence", "box": [x0, y0, x1, y1]}]}`` (boxes in the image's pixels, x1 and y1
+        exclusive), or ``{"path", "error"}``. Status codes as for ``/v1/predict``.
+        """
+        return await answer(request, lambda c, uploads: _read(c, uploads, framed))
+
+    @app.get("/v1/info", summary="The model card data")
+    async def info() -> dict[str, Any]:
+        """Return the loaded model's accuracy, checksum, contract and versions, and the limits."""
+        details: dict[str, Any] = state["classifier"].info.as_dict()
+        details.pop("location", None)  # a path on the server says nothing to a client
+        details["limits"] = {
+            "max_body_bytes": settings.max_body_bytes,
+            "max_files": settings.max_files,
+            "max_pixels": settings.max_pixels,
+            "timeout_s": settings.timeout_s,
+        }
+        return details
+
+    @app.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: the model is loaded")
+    async def readyz() -> JSONResponse:
+        ready = "classifier" in state
+        return JSONResponse(
+            {"status": "ready" if ready else "starting"}, status_code=200 if ready else 503
+        )
+
+    static = resources.files("mnist_infer.serve").joinpath("static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(static.joinpath("index.html").read_text(encoding="utf-8"))
+
+    _add_offline_docs(app)  # before /static, whose mount would catch /static/swagger
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app
+
+
+def _classify(
+    classifier: Any, uploads: Sequence[Upload], top_k: int, framed: bool, max_pixels: int
+) -> list[dict[str, Any]]:
+    """Frame each upload, score the good ones in one model call; records in upload order."""
+    import numpy as np
+
+    from mnist_infer import preprocess
+
+    records: list[dict[str, Any]] = []
+    digits: list[Any] = []
+    for upload in uploads:
+        try:
+            digits.append(preprocess(upload.data, name=upload.name, max_pixels=max_pixels))
+            records.append({"path": upload.name})
+        except MnistInferError as error:
+            digits.append(None)
+            records.append(_failure(upload.name, error))
+    good = [index for index, digit in enumerate(digits) if digit is not None]
+    if good:
+        stack = np.stack([digits[index] for index in good])
+        outcomes = classifier.classify_framed(stack, [uploads[i].name for i in good])
+        for index, outcome in zip(good, outcomes, strict=True):
+            if isinstance(outcome, MnistInferError):
+                records[index] = _failure(uploads[index].name, outcome)
+                continue
+            records[index].update(outcome.to_dict(top_k))
+            if framed:
+                records[index]["framed"] = _png_data_url(digits[index])
+    return records
+
+
+def _read(classifier: Any, uploads: Sequence[Upload], framed: bool) -> list[dict[str, Any]]:
+    """Read each upload's number, all candidates scored together; records in upload order."""
+    outcomes = classifier.read_each(
+        [upload.data for upload in uploads], names=[upload.name for upload in uploads]
+    )
+    records: list[dict[str, Any]] = []
+    for upload, outcome in zip(uploads, outcomes, strict=True):
+        if isinstance(outcome, MnistInferError):
+            records.append(_failure(upload.name, outcome))
+            continue
+        record: dict[str, Any] = {**outcome.to_dict(), "path": upload.name}
+        if framed:
+            for entry, digit in zip(record["digits"], outcome.digits, strict=True):
+                entry["framed"] = _png_data_url(digit.framed)
+        records.append(record)
+    return records
+
+
+def _failure(name: str, error: MnistInferError) -> dict[str, Any]:
+    status = next((s for kind, s in STATUS_OF_ERROR.items() if isinstance(error, kind)), 400)
+    message = str(error)
+    if isinstance(error, SeveralDigitsError):
+        message += "; over HTTP, POST it to /v1/read"
+    return {"path": name, "error": message, "_status": status}
+
+
+def _png_data_url(pixels: Any) -> str:
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.rint(pixels * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error a client can cause is JSON with one message; anything else is a bare 500."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'][1:])}: {item['msg']}"
+            for item in error.errors()
+        )
+        return _error(400, f"invalid request ({problems})")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return _error(500, "internal server error")
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """OpenAPI's interactive page at /docs, from a bundled Swagger UI: no CDN, works offline."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # the page is optional; /openapi.json always works
+        return
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="mnist-infer API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
