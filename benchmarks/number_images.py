@@ -5,18 +5,23 @@ baseline jittered a little), in one of three spacing classes, slightly rotated a
 
 * ``spaced``: gaps of 25-70% of a digit's ink width;
 * ``close``: gaps of 5-25%;
-* ``touching``: ink boxes overlapping by up to 12% of the width, pushed together until the
-  strokes meet, so that the digits are one piece of ink.
+* ``touching``: ink boxes overlapping by up to 12% of the mean digit width: each digit is pushed
+  left from its neighbour's box edge until the strokes meet, trying baselines up to 6% of the
+  height above and below the drawn one; where no such place within 12% makes the strokes
+  meet (some pairs of shapes cannot), the boxes overlap by 12% and the strokes stay apart.
+  ``Number.merged`` says which neighbouring pairs are one piece of ink.
 
 Each number is then written out in one of the ``STYLES``: a scan, a phone photo, a transparent
 canvas, chalk on a board, one digit per cell of a form's comb field, or on ruled notebook paper.
+A comb field is written one digit per cell whatever spacing class was drawn: ``write_number``
+lays its digits out with ``compose_cells`` (cells as wide as the writing is tall, each digit
+inside its own cell, sometimes a spare cell or two after the number), which is spaced writing.
 numpy and Pillow only, sharing no code with the recognizer or with training; every file is a
 function of (seed, index).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -41,6 +46,13 @@ class Number:
     ink: FloatArray
     text: str
     boxes: tuple[tuple[int, int, int, int], ...]  # (x0, y0, x1, y1) per digit, before rotation
+    #: A comb field's cell edges (x, left to right: one cell more than digits at least) and its
+    #: printed baseline (y), in ``ink``'s pixels; empty for free writing. ``compose_cells`` leaves
+    #: the ink unrotated: the style turns ink and printed lines together.
+    cells: tuple[float, ...] = ()
+    baseline: float = 0.0
+    #: Per neighbouring pair, left to right: whether their strokes meet (``touching`` only).
+    merged: tuple[bool, ...] = ()
 
 
 def compose(
@@ -63,13 +75,17 @@ def compose(
     canvas_w = sum(widths) + 2 * margin + round(high * mean_width * len(shapes)) + 4
     ink = np.zeros((canvas_h, canvas_w))
     boxes = []
+    merged = []
     x = margin
     for index, (shape, offset) in enumerate(zip(shapes, offsets, strict=True)):
         y = margin + round(0.1 * height) + (tall - shape.shape[0]) + offset
-        if index > 0:
+        if index > 0 and spacing == "touching":
+            x, y, met = _until_touching(
+                ink, shape, x, y, overlap=int(0.12 * mean_width), lift=round(0.06 * height)
+            )
+            merged.append(met)
+        elif index > 0:
             x += round(rng.uniform(low, high) * mean_width)
-            if spacing == "touching":
-                x = _until_touching(ink, shape, x, y)
         x = max(x, 0)
         h, w = shape.shape
         region = ink[y : y + h, x : x + w]
@@ -83,17 +99,90 @@ def compose(
         angle, resample=Image.Resampling.BILINEAR, expand=True
     )
     text = "".join(str(int(label)) for label in labels)
-    return Number(np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0), text, tuple(boxes))
+    return Number(
+        np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0),
+        text,
+        tuple(boxes),
+        merged=tuple(merged),
+    )
 
 
-def _until_touching(ink: FloatArray, shape: FloatArray, x: int, y: int) -> int:
-    """Move ``shape`` left from ``x`` until its strokes meet the ink already written."""
+def compose_cells(
+    digits: Sequence[npt.NDArray[np.uint8]],
+    labels: Sequence[int],
+    rng: Rng,
+    *,
+    height: float,
+) -> Number:
+    """Write ``digits`` one per cell of a comb field, ``height`` pixels tall (not rotated).
+
+    The cells are as wide as the writing is tall (0.95-1.3 times, never narrower than the widest
+    digit plus a tenth of the height); each digit sits inside its own cell, off centre by at most
+    a quarter of the cell's slack, its bottom near the printed baseline. A third of the fields
+    have one or two spare cells after the number.
+    """
+    shapes = [pen_shape(digit, height * rng.uniform(0.9, 1.1)) for digit in digits]
+    widths = [shape.shape[1] for shape in shapes]
+    tall = max(shape.shape[0] for shape in shapes)
+    pitch = max(height * rng.uniform(0.95, 1.3), max(widths) + 0.1 * height)
+    spare = int(rng.integers(1, 3)) if rng.random() < 1 / 3 else 0
+    margin = round(0.35 * height)
+    top = margin + round(0.1 * height)
+    baseline = top + tall + 0.04 * height
+    edges = tuple(margin + k * pitch for k in range(len(shapes) + spare + 1))
+    canvas_h = tall + 2 * margin + 2 * round(0.1 * height)
+    canvas_w = int(np.ceil(edges[-1])) + margin
+    ink = np.zeros((canvas_h, canvas_w))
+    boxes = []
+    for index, shape in enumerate(shapes):
+        h, w = shape.shape
+        slack = pitch - w
+        x = round(edges[index] + slack / 2 + rng.uniform(-0.25, 0.25) * slack)
+        y = top + (tall - h) + round(rng.uniform(-0.08, 0.06) * height)
+        region = ink[y : y + h, x : x + w]
+        np.maximum(region, shape[: region.shape[0], : region.shape[1]], out=region)
+        boxes.append((x, y, x + w, y + h))
+    text = "".join(str(int(label)) for label in labels)
+    return Number(ink, text, tuple(boxes), cells=edges, baseline=baseline)
+
+
+def write_number(
+    digits: Sequence[npt.NDArray[np.uint8]],
+    labels: Sequence[int],
+    spacing: str,
+    style: str,
+    rng: Rng,
+    *,
+    height: float,
+) -> tuple[Number, Rendered]:
+    """Compose the number for ``style`` (a comb field: one digit per cell) and render it."""
+    if style == "comb":
+        number = compose_cells(digits, labels, rng, height=height)
+    else:
+        number = compose(digits, labels, spacing, rng, height=height)
+    return number, STYLES[style](number, rng)
+
+
+def _until_touching(
+    ink: FloatArray, shape: FloatArray, x: int, y: int, *, overlap: int, lift: int
+) -> tuple[int, int, bool]:
+    """Place ``shape`` against the ink written so far, its box overlapping by ``overlap`` at most.
+
+    ``x`` is the right edge of the ink written so far. Moves the shape left from there a pixel
+    at a time until its strokes meet that ink, at the drawn row ``y`` first, then up to
+    ``lift`` rows above and below (nearest first); returns (x, y, True) for the first place
+    found, else (x - overlap, y, False).
+    """
     h, w = shape.shape
-    for candidate in range(x, max(0, x - w // 2), -1):
-        region = ink[y : y + h, candidate : candidate + w]
-        if (np.minimum(region, shape[: region.shape[0], : region.shape[1]]) > 0.5).any():
-            return candidate
-    return int(max(0, x - w // 2))
+    for dy in sorted(range(-lift, lift + 1), key=abs):
+        top = y + dy
+        if top < 0 or top + h > ink.shape[0]:
+            continue
+        for candidate in range(x, max(0, x - overlap) - 1, -1):
+            region = ink[top : top + h, candidate : candidate + w]
+            if (np.minimum(region, shape[: region.shape[0], : region.shape[1]]) > 0.5).any():
+                return candidate, top, True
+    return max(0, x - overlap), y, False
 
 
 # --- styles -----------------------------------------------------------------------------------
@@ -151,24 +240,36 @@ def style_light_on_dark(number: Number, rng: Rng) -> Rendered:
 
 
 def style_comb(number: Number, rng: Rng) -> Rendered:
-    """One digit per cell of a form's comb field: a printed baseline with ticks between cells."""
+    """One digit per cell of a form's comb field: a printed baseline with ticks between cells.
+
+    ``number`` must come from ``compose_cells``. Ink and printed lines are turned together by a
+    slight rotation (the form photographed or scanned a little askew).
+    """
+    if not number.cells:
+        raise ValueError("a comb field's number is composed with compose_cells")
     ink = number.ink
-    boxes = number.boxes
-    # Cells from the digits' own boxes (the rotation is small): ticks halfway between digits.
-    edges = [boxes[0][0] - 0.15 * (boxes[0][2] - boxes[0][0])]
-    edges += [(a[2] + b[0]) / 2 for a, b in itertools.pairwise(boxes)]
-    edges.append(boxes[-1][2] + 0.15 * (boxes[-1][2] - boxes[-1][0]))
-    bottom = max(box[3] for box in boxes) + 0.06 * (boxes[0][3] - boxes[0][1])
-    tick = 0.35 * (boxes[0][3] - boxes[0][1])
-    width = max(1.0, 0.03 * (boxes[0][3] - boxes[0][1]))
+    edges = number.cells
+    tall = max(box[3] - box[1] for box in number.boxes)
+    tick = rng.uniform(0.25, 0.6) * tall
+    width = max(1.0, rng.uniform(0.02, 0.045) * tall)
     lines = np.zeros_like(ink)
-    _hline(lines, bottom, edges[0], edges[-1], width)
+    _hline(lines, number.baseline, edges[0] - width / 2, edges[-1] + width / 2, width)
     for edge in edges:
-        _vline(lines, edge, bottom - tick, bottom, width)
+        _vline(lines, edge, number.baseline - tick, number.baseline, width)
+    angle = rng.uniform(-2.0, 2.0)
+    ink, lines = (_turn(layer, angle) for layer in (ink, lines))
     colour = [(0.55, 0.55, 0.55), (0.45, 0.6, 0.85), (0.85, 0.35, 0.35)][int(rng.integers(3))]
     rgb = paint(lines, colour, (0.98, 0.98, 0.97))
     rgb = rgb * (1 - ink[..., None]) + ink[..., None] * np.array((0.05, 0.05, 0.15))
     return _png(camera(rgb, rng, noise=0.01))
+
+
+def _turn(layer: FloatArray, angle: float) -> FloatArray:
+    """Rotate a coverage layer by ``angle`` degrees about its centre, canvas expanded."""
+    turned = Image.fromarray(layer.astype(np.float32), mode="F").rotate(
+        angle, resample=Image.Resampling.BILINEAR, expand=True
+    )
+    return np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0)
 
 
 def style_ruled(number: Number, rng: Rng) -> Rendered:
