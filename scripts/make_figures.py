@@ -21,7 +21,7 @@ import numpy.typing as npt
 from matplotlib.patches import Rectangle
 from PIL import Image, ImageOps
 
-from benchmarks.number_images import STYLES, compose, number_rng
+from benchmarks.number_images import number_rng, write_number
 from benchmarks.realistic_images import VARIATIONS, render_phone_photo, variation_rng
 from mnist_infer import Classifier, segment
 from mnist_infer.clutter import remove_clutter
@@ -158,9 +158,10 @@ def reading_figure(
     for row, ((spacing, style, length), line) in enumerate(zip(rows, axes, strict=True)):
         rng = number_rng(2, row)
         chosen = range(10 * row, 10 * row + length)  # test digits in order: not picked
-        number = compose([images[i] for i in chosen], [int(labels[i]) for i in chosen],
-                         spacing, rng, height=64.0)  # fmt: skip
-        data = STYLES[style](number, rng).to_bytes()
+        number, rendered = write_number([images[i] for i in chosen],
+                                        [int(labels[i]) for i in chosen],
+                                        spacing, style, rng, height=64.0)  # fmt: skip
+        data = rendered.to_bytes()
         picture = _viewable(data)
         reading = classifier.read(data)
         _show(line[0], picture, f"{spacing}, {style}: written {number.text}")

@@ -12,7 +12,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from number_images import STYLES, compose, number_rng  # noqa: E402
+from number_images import number_rng, write_number  # noqa: E402
 
 #: (digits, spacing, style) -> (file bytes, suffix, text)
 NumberMaker = Callable[[int, str, str, int], tuple[bytes, str, str]]
@@ -34,10 +34,14 @@ def make_number(mnist_test: tuple[np.ndarray, np.ndarray]) -> NumberMaker:
     def make(length: int, spacing: str, style: str, index: int) -> tuple[bytes, str, str]:
         rng = number_rng(11, index)
         chosen = rng.integers(0, len(images), length)
-        number = compose(
-            [images[i] for i in chosen], [int(labels[i]) for i in chosen], spacing, rng, height=60.0
+        number, rendered = write_number(
+            [images[i] for i in chosen],
+            [int(labels[i]) for i in chosen],
+            spacing,
+            style,
+            rng,
+            height=60.0,
         )
-        rendered = STYLES[style](number, rng)
         return rendered.to_bytes(), rendered.suffix, number.text
 
     return make
