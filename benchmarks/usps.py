@@ -84,7 +84,9 @@ def main(
         """Share of files below the threshold (refused files count as rejected)."""
         if threshold is None:
             return None
-        return sum(o.digit is None or o.confidence < threshold for o in outcomes) / len(outcomes)
+        return float(sum(o.digit is None or o.confidence < threshold for o in outcomes)) / len(
+            outcomes
+        )
 
     table = Table(title=f"USPS: {len(truth)} files, {per_variation} per variation, via {engine}")
     for column in ("variation", "n", "files acc", "arrays acc", "ECE files", "rejected"):

@@ -1,7 +1,8 @@
 """The training loop, readable top to bottom: whole data set as one tensor, batches by indexing.
 
-AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, optional outlier
-exposure (synthetic non-digits with a uniform target, ``train.non_digits``), the best epoch chosen
+AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, optional distillation
+from a teacher's cached views (``train.distill``), optional outlier exposure (synthetic
+non-digits with a uniform target, ``train.non_digits``), the best epoch chosen
 on the validation split, and a softmax temperature fitted on validation at the end. Deterministic
 for a given seed and thread count.
 """
@@ -13,15 +14,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
+from torch import nn
 
 from train.calibrate import fit_temperature
 from train.data import MnistData
-from train.model import MLP
+from train.model import build_model
 from train.recipes import TrainConfig
 
 #: Images augmented per call: big enough to amortise the per-op overhead, small enough for cache.
@@ -43,7 +46,7 @@ class EpochLog:
 class TrainResult:
     """A trained model (at its best validation epoch) with its history and temperature."""
 
-    model: MLP
+    model: nn.Module
     config: TrainConfig
     history: list[EpochLog] = field(default_factory=list)
     best_epoch: int = 0
@@ -58,16 +61,26 @@ def images_to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_logits(model: MLP, pixels: torch.Tensor, batch_size: int = 5000) -> torch.Tensor:
+def predict_logits(model: nn.Module, pixels: torch.Tensor, batch_size: int = 5000) -> torch.Tensor:
     """Return the model's logits for ``pixels`` [N, 784], in eval mode, in large batches."""
     model.eval()
     return torch.cat([model(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)])
 
 
+def distillation_loss(
+    student: torch.Tensor, teacher: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """T^2 x KL(softmax(teacher / T) || softmax(student / T)), averaged over the batch."""
+    target = torch.log_softmax(teacher / temperature, dim=1)
+    log_student = torch.log_softmax(student / temperature, dim=1)
+    kl = F.kl_div(log_student, target, log_target=True, reduction="batchmean")
+    return kl * temperature**2
+
+
 def train(
     config: TrainConfig,
     data: MnistData,
-    on_epoch: Callable[[EpochLog, MLP], None] | None = None,
+    on_epoch: Callable[[EpochLog, Any], None] | None = None,
 ) -> TrainResult:
     """Train an MLP per ``config`` on ``data.train_*``, choosing the epoch on ``data.val_*``.
 
@@ -77,6 +90,8 @@ def train(
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
+    # First, so the weights depend on the seed alone (building a teacher draws from torch's RNG).
+    model = build_model(config.model, config.hidden_units, config.dropout)
 
     train_pixels, train_labels = (
         images_to_tensor(data.train_images),
@@ -91,17 +106,25 @@ def train(
         from train.augment import Augmenter  # only augmented recipes pay for building it
 
         augment = Augmenter(config.augment, generator)
+    # Distillation: fixed views of every training image and the teacher's logits on them.
+    views = None
+    if config.distill is not None:
+        from train.distill import teacher_views
+
+        views = teacher_views(config, data.train_images)
     # Outlier exposure: non-digits drawn once from the run's seed, each batch gets a share.
     outliers, per_batch = torch.empty(0, train_pixels.shape[1]), 0
     if config.not_digits is not None:
-        from train.non_digits import make_non_digits
+        from train.non_digits import cached_non_digits
 
-        outliers = make_non_digits(
-            config.not_digits.count, config.seed, glyph_share=config.not_digits.glyph_share
+        outliers = cached_non_digits(
+            config.not_digits.count,
+            config.seed,
+            mix=config.not_digits.mix(),
+            digits=(data.train_images, data.train_labels),
         )
         per_batch = max(1, round(config.batch_size * config.not_digits.share))
 
-    model = MLP(config.hidden_units, config.dropout)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -118,10 +141,19 @@ def train(
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(len(train_pixels), generator=generator)
-        epoch_pixels, epoch_labels = train_pixels[order], train_labels[order]
+        epoch_labels, epoch_teacher = train_labels[order], None
+        if views is not None:  # one of the cached views of each image, and the teacher on it
+            chosen = torch.randint(len(views.pixels), (len(order),), generator=generator)
+            epoch_pixels = views.pixels[chosen, order].float() / 255.0
+            epoch_teacher = views.logits[chosen, order].float()
+        elif augment is not None:  # in large chunks: far less per-call overhead than per batch
+            epoch_pixels = torch.cat(
+                [augment(c) for c in torch.split(train_pixels[order], AUGMENT_CHUNK)]
+            )
+        else:
+            epoch_pixels = train_pixels[order]
         epoch_outliers = outliers[torch.randperm(len(outliers), generator=generator)]
-        if augment is not None:  # in large chunks: far less per-call overhead than per batch
-            epoch_pixels = torch.cat([augment(c) for c in torch.split(epoch_pixels, AUGMENT_CHUNK)])
+        if augment is not None and len(epoch_outliers):
             epoch_outliers = torch.cat(
                 [augment(c) for c in torch.split(epoch_outliers, AUGMENT_CHUNK)]
             )
@@ -137,6 +169,11 @@ def train(
             else:
                 digit_logits, other_logits = model(pixels), None
             loss = F.cross_entropy(digit_logits, labels, label_smoothing=config.label_smoothing)
+            if epoch_teacher is not None and config.distill is not None:
+                teacher = epoch_teacher[start : start + config.batch_size]
+                loss = (1 - config.distill.alpha) * loss + config.distill.alpha * distillation_loss(
+                    digit_logits, teacher, config.distill.temperature
+                )
             if other_logits is not None and config.not_digits is not None:
                 # cross-entropy to the uniform distribution: mean negative log-probability
                 uniform = -torch.log_softmax(other_logits, dim=1).mean(dim=1).mean()
