@@ -100,7 +100,14 @@ def fit(
             if not console.is_terminal:  # logs get one line per epoch instead of a bar
                 console.print(f"epoch {log.epoch}/{config.epochs}  {summary}  {log.seconds:.0f} s")
 
-        result = train(config, data, on_epoch=report)
+        try:
+            result = train(config, data, on_epoch=report)
+        except FileNotFoundError as error:  # a distill recipe whose teacher was never trained
+            error_console.print(
+                f"[red]error:[/red] {error} (the teacher of recipe {config.recipe!r}: "
+                f"python -m train fit --recipe teacher)"
+            )
+            raise typer.Exit(1) from error
     path = save_run(result, run_dir, data.sha256)
     console.print(
         f"best epoch {result.best_epoch}: validation accuracy {result.val_accuracy:.4f},"

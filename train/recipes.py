@@ -1,4 +1,4 @@
-"""Every hyper-parameter in one typed config, and the named recipes: quick, best, reject."""
+"""Every hyper-parameter in one typed config, and the named recipes (quick, best, reject, ...)."""
 
 from __future__ import annotations
 
@@ -42,10 +42,11 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class NotDigitConfig:
-    """Outlier exposure: synthetic non-digits (``train.non_digits``) with a uniform target.
+    """Outlier exposure: synthetic non-digits (``train.non_digits``) to be unsure on.
 
     Every batch of ``batch_size`` digits gets ``share`` x as many non-digits, distorted like the
-    digits; their loss is the cross-entropy to the uniform distribution, weighted by ``weight``.
+    digits; their loss (``loss``: to the uniform distribution, or a cap on every probability) is
+    weighted by ``weight``.
     The families' shares of the ``count`` non-digits: characters from the training fonts, pen
     marks, compositions of strokes, closed shapes, and training digits spoilt by overlays.
     """
@@ -53,6 +54,11 @@ class NotDigitConfig:
     count: int = 20_000  # distinct non-digits drawn once per run (from the run's seed)
     share: float = 0.25
     weight: float = 0.15
+    #: "uniform": cross-entropy to the uniform distribution; "cap": only probabilities above
+    #: ``cap`` are penalised (the sum of max(0, log p - log cap) over the ten digits), which asks
+    #: for exactly what the threshold tests (no digit is likely) and leaves the rest free.
+    loss: str = "uniform"
+    cap: float = 0.2
     glyphs: float = 0.35
     marks: float = 0.15
     strokes: float = 0.2
@@ -78,14 +84,18 @@ class DistillConfig:
     The teacher's logits are computed once over ``views`` fixed versions of every training image
     (the clean image and ``views - 1`` distorted by the recipe's ``AugmentConfig``, drawn from the
     student's seed) and cached beside the teacher. Each epoch the student sees one of the views of
-    every image and learns ``(1 - alpha) x cross-entropy + alpha x T^2 x KL(teacher || student)``
-    at temperature ``temperature``.
+    every image and learns ``alpha x T^2 x KL(teacher || student)`` at temperature
+    ``temperature`` on it, plus ``(1 - alpha) x cross-entropy`` on the labels of the same views,
+    or with ``fresh`` of each image freshly distorted.
     """
 
     teacher: str = "runs/teacher-seed0"  # the teacher's run folder
     views: int = 8
     temperature: float = 2.0
     alpha: float = 0.7
+    #: Also learn the labels of freshly distorted images (each epoch's own draw, as ``best``
+    #: does), next to the teacher on the cached views: a few fixed views alone are memorised.
+    fresh: bool = True
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, optional distillation
 from a teacher's cached views (``train.distill``), optional outlier exposure (synthetic
-non-digits with a uniform target, ``train.non_digits``), the best epoch chosen
-on the validation split, and a softmax temperature fitted on validation at the end. Deterministic
-for a given seed and thread count.
+non-digits, ``train.non_digits``, with a uniform target or a cap on their probabilities), the
+best epoch chosen on the validation split, and a softmax temperature fitted on validation at the
+end. Deterministic for a given seed and thread count.
 """
 
 from __future__ import annotations
@@ -77,6 +77,20 @@ def distillation_loss(
     return kl * temperature**2
 
 
+def not_digit_loss(logits: torch.Tensor, kind: str, cap: float) -> torch.Tensor:
+    """Return the loss on a batch of non-digits' logits.
+
+    "uniform": the cross-entropy to the uniform distribution (the mean negative log-probability).
+    "cap": the sum over the digits of max(0, log p - log cap), averaged over the batch.
+    """
+    log_probabilities = torch.log_softmax(logits, dim=1)
+    if kind == "uniform":
+        return -log_probabilities.mean()
+    if kind == "cap":
+        return torch.relu(log_probabilities - math.log(cap)).sum(dim=1).mean()
+    raise ValueError(f"unknown non-digit loss {kind!r}: uniform or cap")
+
+
 def train(
     config: TrainConfig,
     data: MnistData,
@@ -141,11 +155,13 @@ def train(
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(len(train_pixels), generator=generator)
-        epoch_labels, epoch_teacher = train_labels[order], None
+        epoch_labels, epoch_views, epoch_teacher = train_labels[order], None, None
         if views is not None:  # one of the cached views of each image, and the teacher on it
             chosen = torch.randint(len(views.pixels), (len(order),), generator=generator)
-            epoch_pixels = views.pixels[chosen, order].float() / 255.0
+            epoch_views = views.pixels[chosen, order].float() / 255.0
             epoch_teacher = views.logits[chosen, order].float()
+        if epoch_views is not None and not (config.distill and config.distill.fresh):
+            epoch_pixels = epoch_views  # the labels are learnt on the views themselves
         elif augment is not None:  # in large chunks: far less per-call overhead than per batch
             epoch_pixels = torch.cat(
                 [augment(c) for c in torch.split(train_pixels[order], AUGMENT_CHUNK)]
@@ -159,25 +175,32 @@ def train(
             )
         loss_sum = 0.0
         for step, start in enumerate(range(0, len(order), config.batch_size)):
-            pixels = epoch_pixels[start : start + config.batch_size]
-            labels = epoch_labels[start : start + config.batch_size]
-            if per_batch:  # digits and non-digits in one forward pass
+            batch = slice(start, start + config.batch_size)
+            pixels, labels = epoch_pixels[batch], epoch_labels[batch]
+            # One forward pass: the digits, the views the teacher saw (if they are not the
+            # digits themselves), the non-digits.
+            parts = [pixels]
+            separate_views = epoch_views is not None and epoch_views is not epoch_pixels
+            if separate_views and epoch_views is not None:
+                parts.append(epoch_views[batch])
+            if per_batch:
                 first = (step * per_batch) % len(epoch_outliers)
-                others = epoch_outliers[first : first + per_batch]
-                logits = model(torch.cat((pixels, others)))
-                digit_logits, other_logits = logits[: len(labels)], logits[len(labels) :]
-            else:
-                digit_logits, other_logits = model(pixels), None
+                parts.append(epoch_outliers[first : first + per_batch])
+            logits = model(torch.cat(parts)) if len(parts) > 1 else model(pixels)
+            pieces = list(torch.split(logits, [len(part) for part in parts]))
+            digit_logits = pieces.pop(0)
+            view_logits = pieces.pop(0) if separate_views else digit_logits
+            other_logits = pieces.pop(0) if per_batch else None
             loss = F.cross_entropy(digit_logits, labels, label_smoothing=config.label_smoothing)
             if epoch_teacher is not None and config.distill is not None:
-                teacher = epoch_teacher[start : start + config.batch_size]
+                teacher = epoch_teacher[batch]
                 loss = (1 - config.distill.alpha) * loss + config.distill.alpha * distillation_loss(
-                    digit_logits, teacher, config.distill.temperature
+                    view_logits, teacher, config.distill.temperature
                 )
             if other_logits is not None and config.not_digits is not None:
-                # cross-entropy to the uniform distribution: mean negative log-probability
-                uniform = -torch.log_softmax(other_logits, dim=1).mean(dim=1).mean()
-                loss = loss + config.not_digits.weight * uniform
+                loss = loss + config.not_digits.weight * not_digit_loss(
+                    other_logits, config.not_digits.loss, config.not_digits.cap
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
