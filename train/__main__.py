@@ -68,8 +68,9 @@ def fit(
     data_dir: DataDirOption = None,
 ) -> None:
     """Train a recipe; save checkpoint, config and history in the run folder."""
+    from torch import nn
+
     from train.checkpoint import save_run
-    from train.model import MLP
     from train.trainer import EpochLog, train
 
     try:
@@ -90,7 +91,7 @@ def fit(
     ) as progress:
         task = progress.add_task("", total=config.epochs)
 
-        def report(log: EpochLog, _: MLP) -> None:
+        def report(log: EpochLog, _: nn.Module) -> None:
             summary = (
                 f"loss {log.train_loss:.4f}  val loss {log.val_loss:.4f}"
                 f"  val acc {log.val_accuracy:.4f}"
@@ -99,7 +100,14 @@ def fit(
             if not console.is_terminal:  # logs get one line per epoch instead of a bar
                 console.print(f"epoch {log.epoch}/{config.epochs}  {summary}  {log.seconds:.0f} s")
 
-        result = train(config, data, on_epoch=report)
+        try:
+            result = train(config, data, on_epoch=report)
+        except FileNotFoundError as error:  # a distill recipe whose teacher was never trained
+            error_console.print(
+                f"[red]error:[/red] {error} (the teacher of recipe {config.recipe!r}: "
+                f"python -m train fit --recipe teacher)"
+            )
+            raise typer.Exit(1) from error
     path = save_run(result, run_dir, data.sha256)
     console.print(
         f"best epoch {result.best_epoch}: validation accuracy {result.val_accuracy:.4f},"
@@ -158,8 +166,15 @@ def export(
     """Export a run to ONNX only if it passes the gate: checker, onnxruntime == torch, accuracy."""
     from mnist_infer.contract import MetadataKey
     from train.export import ExportRefusedError, export_model
+    from train.model import MLP
 
     result, dataset_sha256 = load_run_or_exit(run_dir)
+    if not isinstance(result.model, MLP):
+        error_console.print(
+            f"[red]error:[/red] {run_dir} holds a {result.config.model} teacher, not the"
+            " 784-256-10 MLP: only MLP runs are exported"
+        )
+        raise typer.Exit(1)
     data = load_data_or_exit(data_dir)
     if dataset_sha256 != data.sha256:
         error_console.print("[red]error:[/red] the run was trained on other data files than these")
@@ -180,6 +195,7 @@ def export(
             out_path=out,
             min_accuracy=min_accuracy,
             val_images=data.val_images if result.config.not_digits is not None else None,
+            val_labels=data.val_labels,
             max_rejected=max_digit_rejection if result.config.not_digits is not None else None,
         )
     except ExportRefusedError as error:
@@ -196,7 +212,9 @@ def export(
         console.print(
             f"not_digit_threshold {t.value:.4f}: rejects {t.digits_rejected_arrays:.2%} of the"
             f" validation digits as arrays, {t.digits_rejected_files:.2%} as image files"
-            f" (budget {t.max_rejected:.2%}), {t.non_digits_rejected:.2%} of validation non-digits"
+            f" (budget {t.max_rejected:.2%}); validation non-digits rejected:"
+            f" {t.non_digits_rejected:.2%} (training generators, another seed),"
+            f" {t.other_fonts_rejected:.2%} (characters in the validation fonts)"
         )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from train.model import MLP
+from train.model import build_model
 from train.recipes import TrainConfig
 from train.trainer import EpochLog, TrainResult
 
@@ -42,7 +42,7 @@ def load_run(run_dir: Path) -> tuple[TrainResult, dict[str, str]]:
         raise FileNotFoundError(f"{path}: no checkpoint here; train one with `python -m train fit`")
     payload = torch.load(path, map_location="cpu", weights_only=True)
     config = TrainConfig.from_dict(payload["config"])
-    model = MLP(config.hidden_units, config.dropout)
+    model = build_model(config.model, config.hidden_units, config.dropout)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     result = TrainResult(

@@ -166,14 +166,15 @@ def export_model(
     out_path: Path,
     min_accuracy: float = DEFAULT_MIN_ACCURACY,
     val_images: npt.NDArray[np.uint8] | None = None,
+    val_labels: npt.NDArray[np.uint8] | None = None,
     max_rejected: float | None = None,
 ) -> GateReport:
     """Export ``model`` to ``out_path`` (and its .sha256) only if it passes every check.
 
     ``metadata`` holds what only the caller knows (validation accuracy, recipe, config, data set
     hashes); this function adds the test figures, contract version, versions, commit and date.
-    With ``val_images`` and ``max_rejected`` it also chooses the "not a digit" threshold on the
-    validation digits through the SDK (``train.reject``) and writes it as
+    With ``val_images``, ``val_labels`` and ``max_rejected`` it also chooses the "not a digit"
+    threshold on the validation digits through the SDK (``train.reject``) and writes it as
     ``not_digit_threshold``. Raises ExportRefusedError, leaving ``out_path`` untouched, when any
     check fails.
     """
@@ -236,8 +237,10 @@ def export_model(
                 f"export to {out_path} refused: " + "; ".join(failures) + ". Nothing was written."
             )
         threshold = None
-        if val_images is not None and max_rejected is not None:
-            threshold = choose_threshold(temp_path, val_images, max_rejected=max_rejected)
+        if val_images is not None and val_labels is not None and max_rejected is not None:
+            threshold = choose_threshold(
+                temp_path, val_images, val_labels, max_rejected=max_rejected
+            )
             props[MetadataKey.NOT_DIGIT_THRESHOLD] = f"{threshold.value:.4f}"
             helper.set_model_props(onnx_model, props)
             onnx.save_model(onnx_model, temp_path)

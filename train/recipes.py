@@ -1,4 +1,4 @@
-"""Every hyper-parameter in one typed config, and the named recipes: quick, best, reject."""
+"""Every hyper-parameter in one typed config, and the named recipes (quick, best, reject, ...)."""
 
 from __future__ import annotations
 
@@ -42,16 +42,60 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class NotDigitConfig:
-    """Outlier exposure: synthetic non-digits (``train.non_digits``) with a uniform target.
+    """Outlier exposure: synthetic non-digits (``train.non_digits``) to be unsure on.
 
     Every batch of ``batch_size`` digits gets ``share`` x as many non-digits, distorted like the
-    digits; their loss is the cross-entropy to the uniform distribution, weighted by ``weight``.
+    digits; their loss (``loss``: to the uniform distribution, or a cap on every probability) is
+    weighted by ``weight``.
+    The families' shares of the ``count`` non-digits: characters from the training fonts, pen
+    marks, compositions of strokes, closed shapes, and training digits spoilt by overlays.
     """
 
     count: int = 20_000  # distinct non-digits drawn once per run (from the run's seed)
     share: float = 0.25
     weight: float = 0.15
-    glyph_share: float = 0.55  # letters and symbols; the rest are pen marks
+    #: "uniform": cross-entropy to the uniform distribution; "cap": only probabilities above
+    #: ``cap`` are penalised (the sum of max(0, log p - log cap) over the ten digits), which asks
+    #: for exactly what the threshold tests (no digit is likely) and leaves the rest free.
+    loss: str = "uniform"
+    cap: float = 0.2
+    glyphs: float = 0.35
+    marks: float = 0.15
+    strokes: float = 0.2
+    shapes: float = 0.2
+    overlays: float = 0.1
+
+    def mix(self) -> dict[str, float]:
+        """Return the families' shares, keyed as ``train.non_digits.make_non_digits`` takes them."""
+        shares = {
+            "glyph": self.glyphs,
+            "mark": self.marks,
+            "strokes": self.strokes,
+            "shape": self.shapes,
+            "overlay": self.overlays,
+        }
+        return {name: share for name, share in shares.items() if share > 0}
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge distillation from a teacher run (``train.distill``).
+
+    The teacher's logits are computed once over ``views`` fixed versions of every training image
+    (the clean image and ``views - 1`` distorted by the recipe's ``AugmentConfig``, drawn from the
+    student's seed) and cached beside the teacher. Each epoch the student sees one of the views of
+    every image and learns ``alpha x T^2 x KL(teacher || student)`` at temperature
+    ``temperature`` on it, plus ``(1 - alpha) x cross-entropy`` on the labels of the same views,
+    or with ``fresh`` of each image freshly distorted.
+    """
+
+    teacher: str = "runs/teacher-seed0"  # the teacher's run folder
+    views: int = 8
+    temperature: float = 2.0
+    alpha: float = 0.7
+    #: Also learn the labels of freshly distorted images (each epoch's own draw, as ``best``
+    #: does), next to the teacher on the cached views: a few fixed views alone are memorised.
+    fresh: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,6 +104,7 @@ class TrainConfig:
 
     recipe: str
     seed: int = 0
+    model: str = "mlp"  # "mlp": the shipped 784-256-10; "cnn": a teacher (never exported)
     hidden_units: int = HIDDEN_UNITS
     dropout: float = 0.0
     epochs: int = 8
@@ -70,6 +115,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: AugmentConfig | None = None
     not_digits: NotDigitConfig | None = None
+    distill: DistillConfig | None = None
     threads: int = 2  # torch intra-op threads; fixed so a seed reproduces its numbers
     notes: str = field(default="", compare=False)
 
@@ -87,10 +133,12 @@ class TrainConfig:
         values = dict(values)
         augment = values.pop("augment", None)
         not_digits = values.pop("not_digits", None)
+        distill = values.pop("distill", None)
         return cls(
             **values,
             augment=AugmentConfig(**augment) if augment is not None else None,
             not_digits=NotDigitConfig(**not_digits) if not_digits is not None else None,
+            distill=DistillConfig(**distill) if distill is not None else None,
         )
 
 
@@ -120,7 +168,25 @@ REJECT = dataclasses.replace(
     notes="best plus outlier exposure: synthetic non-digits with a uniform target.",
 )
 
-RECIPES: dict[str, TrainConfig] = {config.recipe: config for config in (QUICK, BEST, REJECT)}
+TEACHER = dataclasses.replace(
+    BEST,
+    recipe="teacher",
+    model="cnn",
+    epochs=20,
+    notes="A small CNN with best's distortions: the teacher of the distill recipe (not exported).",
+)
+
+DISTILL = dataclasses.replace(
+    BEST,
+    recipe="distill",
+    distill=DistillConfig(),
+    not_digits=NotDigitConfig(),
+    notes="best taught by the teacher recipe's CNN, plus outlier exposure.",
+)
+
+RECIPES: dict[str, TrainConfig] = {
+    config.recipe: config for config in (QUICK, BEST, REJECT, TEACHER, DISTILL)
+}
 
 
 def get_recipe(name: str, *, seed: int | None = None, epochs: int | None = None) -> TrainConfig:

@@ -36,6 +36,9 @@ class Threshold:
     digits_rejected_arrays: float  # MNIST validation digits as arrays
     digits_rejected_files: float  # the same digits as PNG files, nine placements
     non_digits_rejected: float  # validation non-digits (training generators, another seed)
+    other_fonts_rejected: (
+        float  # characters from the validation fonts (neither trained nor held out)
+    )
 
 
 def digit_png(image: npt.NDArray[np.uint8], scale: int = 3) -> bytes:
@@ -55,26 +58,62 @@ def highest_allowed(confidence: npt.NDArray[np.floating], max_rejected: float) -
     return math.floor(value * 1e4) / 1e4
 
 
+def validation_non_digits(
+    val_images: npt.NDArray[np.uint8], val_labels: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Return the validation non-digits, framed, in two sets.
+
+    The training generators at another seed (overlays made of validation digits), and
+    characters in ``VALIDATION_FONTS``, fonts neither trained on nor in the held-out suite.
+    """
+    from train.non_digits import VALIDATION_FONTS, cached_non_digits, font_files
+
+    generated = cached_non_digits(
+        VALIDATION_NON_DIGITS, VALIDATION_NON_DIGIT_SEED, digits=(val_images, val_labels)
+    )
+    fonts = font_files(VALIDATION_FONTS)
+    other_fonts = (
+        cached_non_digits(
+            VALIDATION_NON_DIGITS // 2,
+            VALIDATION_NON_DIGIT_SEED + 1,
+            mix={"glyph": 1.0},
+            fonts=fonts,
+        )
+        if fonts
+        else generated[:0]
+    )
+    return generated.numpy(), other_fonts.numpy()
+
+
 def choose_threshold(
     model_path: Path,
     val_images: npt.NDArray[np.uint8],
+    val_labels: npt.NDArray[np.uint8],
     *,
     max_rejected: float = DEFAULT_MAX_REJECTED,
 ) -> Threshold:
-    """Choose the threshold for the ONNX model at ``model_path`` on MNIST validation digits."""
+    """Choose the threshold for the ONNX model at ``model_path`` on MNIST validation digits.
+
+    The validation non-digits are scored as digits framed from files are (nine placements).
+    """
     from mnist_infer import Classifier
-    from train.non_digits import make_non_digits
 
     classifier = Classifier(model_path, threads=1)
     arrays = classifier.predict_proba(val_images).max(axis=1)
     files = classifier.predict_proba([digit_png(image) for image in val_images]).max(axis=1)
     value = min(highest_allowed(arrays, max_rejected), highest_allowed(files, max_rejected))
-    others = make_non_digits(VALIDATION_NON_DIGITS, VALIDATION_NON_DIGIT_SEED).numpy()
-    non_digit = classifier.predict_proba(others).max(axis=1)
+    generated, other_fonts = validation_non_digits(val_images, val_labels)
+
+    def rejected(framed: npt.NDArray[np.float32]) -> float:
+        if not len(framed):
+            return float("nan")
+        return float((classifier.predict_proba_framed(framed).max(axis=1) < value).mean())
+
     return Threshold(
         value=value,
         max_rejected=max_rejected,
         digits_rejected_arrays=float((arrays < value).mean()),
         digits_rejected_files=float((files < value).mean()),
-        non_digits_rejected=float((non_digit < value).mean()),
+        non_digits_rejected=rejected(generated),
+        other_fonts_rejected=rejected(other_fonts),
     )

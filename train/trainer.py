@@ -1,9 +1,10 @@
 """The training loop, readable top to bottom: whole data set as one tensor, batches by indexing.
 
-AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, optional outlier
-exposure (synthetic non-digits with a uniform target, ``train.non_digits``), the best epoch chosen
-on the validation split, and a softmax temperature fitted on validation at the end. Deterministic
-for a given seed and thread count.
+AdamW with a one-cycle schedule, optional on-the-fly batched augmentation, optional distillation
+from a teacher's cached views (``train.distill``), optional outlier exposure (synthetic
+non-digits, ``train.non_digits``, with a uniform target or a cap on their probabilities), the
+best epoch chosen on the validation split, and a softmax temperature fitted on validation at the
+end. Deterministic for a given seed and thread count.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
+from torch import nn
 
 from train.calibrate import fit_temperature
 from train.data import MnistData
-from train.model import MLP
+from train.model import build_model
 from train.recipes import TrainConfig
 
 #: Images augmented per call: big enough to amortise the per-op overhead, small enough for cache.
@@ -43,7 +46,7 @@ class EpochLog:
 class TrainResult:
     """A trained model (at its best validation epoch) with its history and temperature."""
 
-    model: MLP
+    model: nn.Module
     config: TrainConfig
     history: list[EpochLog] = field(default_factory=list)
     best_epoch: int = 0
@@ -58,16 +61,40 @@ def images_to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_logits(model: MLP, pixels: torch.Tensor, batch_size: int = 5000) -> torch.Tensor:
+def predict_logits(model: nn.Module, pixels: torch.Tensor, batch_size: int = 5000) -> torch.Tensor:
     """Return the model's logits for ``pixels`` [N, 784], in eval mode, in large batches."""
     model.eval()
     return torch.cat([model(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)])
 
 
+def distillation_loss(
+    student: torch.Tensor, teacher: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """T^2 x KL(softmax(teacher / T) || softmax(student / T)), averaged over the batch."""
+    target = torch.log_softmax(teacher / temperature, dim=1)
+    log_student = torch.log_softmax(student / temperature, dim=1)
+    kl = F.kl_div(log_student, target, log_target=True, reduction="batchmean")
+    return kl * temperature**2
+
+
+def not_digit_loss(logits: torch.Tensor, kind: str, cap: float) -> torch.Tensor:
+    """Return the loss on a batch of non-digits' logits.
+
+    "uniform": the cross-entropy to the uniform distribution (the mean negative log-probability).
+    "cap": the sum over the digits of max(0, log p - log cap), averaged over the batch.
+    """
+    log_probabilities = torch.log_softmax(logits, dim=1)
+    if kind == "uniform":
+        return -log_probabilities.mean()
+    if kind == "cap":
+        return torch.relu(log_probabilities - math.log(cap)).sum(dim=1).mean()
+    raise ValueError(f"unknown non-digit loss {kind!r}: uniform or cap")
+
+
 def train(
     config: TrainConfig,
     data: MnistData,
-    on_epoch: Callable[[EpochLog, MLP], None] | None = None,
+    on_epoch: Callable[[EpochLog, Any], None] | None = None,
 ) -> TrainResult:
     """Train an MLP per ``config`` on ``data.train_*``, choosing the epoch on ``data.val_*``.
 
@@ -77,6 +104,8 @@ def train(
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
+    # First, so the weights depend on the seed alone (building a teacher draws from torch's RNG).
+    model = build_model(config.model, config.hidden_units, config.dropout)
 
     train_pixels, train_labels = (
         images_to_tensor(data.train_images),
@@ -91,17 +120,25 @@ def train(
         from train.augment import Augmenter  # only augmented recipes pay for building it
 
         augment = Augmenter(config.augment, generator)
+    # Distillation: fixed views of every training image and the teacher's logits on them.
+    views = None
+    if config.distill is not None:
+        from train.distill import teacher_views
+
+        views = teacher_views(config, data.train_images)
     # Outlier exposure: non-digits drawn once from the run's seed, each batch gets a share.
     outliers, per_batch = torch.empty(0, train_pixels.shape[1]), 0
     if config.not_digits is not None:
-        from train.non_digits import make_non_digits
+        from train.non_digits import cached_non_digits
 
-        outliers = make_non_digits(
-            config.not_digits.count, config.seed, glyph_share=config.not_digits.glyph_share
+        outliers = cached_non_digits(
+            config.not_digits.count,
+            config.seed,
+            mix=config.not_digits.mix(),
+            digits=(data.train_images, data.train_labels),
         )
         per_batch = max(1, round(config.batch_size * config.not_digits.share))
 
-    model = MLP(config.hidden_units, config.dropout)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -118,29 +155,52 @@ def train(
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(len(train_pixels), generator=generator)
-        epoch_pixels, epoch_labels = train_pixels[order], train_labels[order]
+        epoch_labels, epoch_views, epoch_teacher = train_labels[order], None, None
+        if views is not None:  # one of the cached views of each image, and the teacher on it
+            chosen = torch.randint(len(views.pixels), (len(order),), generator=generator)
+            epoch_views = views.pixels[chosen, order].float() / 255.0
+            epoch_teacher = views.logits[chosen, order].float()
+        if epoch_views is not None and not (config.distill and config.distill.fresh):
+            epoch_pixels = epoch_views  # the labels are learnt on the views themselves
+        elif augment is not None:  # in large chunks: far less per-call overhead than per batch
+            epoch_pixels = torch.cat(
+                [augment(c) for c in torch.split(train_pixels[order], AUGMENT_CHUNK)]
+            )
+        else:
+            epoch_pixels = train_pixels[order]
         epoch_outliers = outliers[torch.randperm(len(outliers), generator=generator)]
-        if augment is not None:  # in large chunks: far less per-call overhead than per batch
-            epoch_pixels = torch.cat([augment(c) for c in torch.split(epoch_pixels, AUGMENT_CHUNK)])
+        if augment is not None and len(epoch_outliers):
             epoch_outliers = torch.cat(
                 [augment(c) for c in torch.split(epoch_outliers, AUGMENT_CHUNK)]
             )
         loss_sum = 0.0
         for step, start in enumerate(range(0, len(order), config.batch_size)):
-            pixels = epoch_pixels[start : start + config.batch_size]
-            labels = epoch_labels[start : start + config.batch_size]
-            if per_batch:  # digits and non-digits in one forward pass
+            batch = slice(start, start + config.batch_size)
+            pixels, labels = epoch_pixels[batch], epoch_labels[batch]
+            # One forward pass: the digits, the views the teacher saw (if they are not the
+            # digits themselves), the non-digits.
+            parts = [pixels]
+            separate_views = epoch_views is not None and epoch_views is not epoch_pixels
+            if separate_views and epoch_views is not None:
+                parts.append(epoch_views[batch])
+            if per_batch:
                 first = (step * per_batch) % len(epoch_outliers)
-                others = epoch_outliers[first : first + per_batch]
-                logits = model(torch.cat((pixels, others)))
-                digit_logits, other_logits = logits[: len(labels)], logits[len(labels) :]
-            else:
-                digit_logits, other_logits = model(pixels), None
+                parts.append(epoch_outliers[first : first + per_batch])
+            logits = model(torch.cat(parts)) if len(parts) > 1 else model(pixels)
+            pieces = list(torch.split(logits, [len(part) for part in parts]))
+            digit_logits = pieces.pop(0)
+            view_logits = pieces.pop(0) if separate_views else digit_logits
+            other_logits = pieces.pop(0) if per_batch else None
             loss = F.cross_entropy(digit_logits, labels, label_smoothing=config.label_smoothing)
+            if epoch_teacher is not None and config.distill is not None:
+                teacher = epoch_teacher[batch]
+                loss = (1 - config.distill.alpha) * loss + config.distill.alpha * distillation_loss(
+                    view_logits, teacher, config.distill.temperature
+                )
             if other_logits is not None and config.not_digits is not None:
-                # cross-entropy to the uniform distribution: mean negative log-probability
-                uniform = -torch.log_softmax(other_logits, dim=1).mean(dim=1).mean()
-                loss = loss + config.not_digits.weight * uniform
+                loss = loss + config.not_digits.weight * not_digit_loss(
+                    other_logits, config.not_digits.loss, config.not_digits.cap
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()

@@ -193,6 +193,7 @@ def test_export_writes_the_threshold_chosen_on_validation(
         out_path=out,
         min_accuracy=0.85,
         val_images=mnist.val_images[:1000],
+        val_labels=mnist.val_labels[:1000],
         max_rejected=0.01,
     )
     assert report.threshold is not None

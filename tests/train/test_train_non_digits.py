@@ -15,11 +15,15 @@ from mnist_infer.contract import MetadataKey
 from train.data import MnistData
 from train.non_digits import (
     CHARACTERS,
+    DEFAULT_MIX,
     DIGIT_LIKE,
-    STROKES,
+    MARKS,
     TRAINING_FONTS,
+    VALIDATION_FONTS,
+    closed_shape,
     font_files,
     make_non_digits,
+    stroke_composition,
 )
 from train.reject import highest_allowed
 
@@ -58,20 +62,35 @@ def test_non_digits_are_reproducible_and_in_mnist_framing() -> None:
 
 
 def test_every_pen_mark_draws_ink() -> None:
-    for name, draw in STROKES.items():
+    for name, draw in {**MARKS, "strokes": stroke_composition, "shape": closed_shape}.items():
         canvas = np.asarray(draw(np.random.default_rng(0)))
         assert canvas.max() == 255, name
+
+
+@pytest.mark.mnist
+def test_every_family_is_drawn_and_framed(mnist: MnistData) -> None:
+    digits = (mnist.train_images[:500], mnist.train_labels[:500])
+    for family in DEFAULT_MIX:
+        made = make_non_digits(12, 5, mix={family: 1.0}, digits=digits)
+        side, centre_x, centre_y = framing(made)
+        assert (side >= 19).all(), family  # nothing came back blank
+        assert (centre_x - 14).abs().max() < 1.0, family
+        assert (centre_y - 14).abs().max() < 1.0, family
 
 
 def test_no_character_is_written_like_a_digit() -> None:
     assert not set(CHARACTERS) & set(DIGIT_LIKE)
 
 
-def test_training_and_held_out_fonts_are_disjoint() -> None:
-    assert not set(TRAINING_FONTS) & set(HELD_OUT_FONTS)
+def test_training_validation_and_held_out_fonts_are_disjoint() -> None:
     training = set(font_files(TRAINING_FONTS))
+    validation = set(font_files(VALIDATION_FONTS))
     assert training, "no training fonts installed (fonts-dejavu at least)"
     assert not training & set(held_out_fonts())
+    assert not validation & set(held_out_fonts())
+    assert not training & validation
+    for names in (TRAINING_FONTS, VALIDATION_FONTS):
+        assert not any(held in name or name in held for held in HELD_OUT_FONTS for name in names)
 
 
 def test_threshold_rejects_at_most_the_budget() -> None:
