@@ -90,6 +90,8 @@ WIDE: Final = 0.95
 WIDE_COST: Final = 8.0
 LOW: Final = 0.6
 LOW_COST: Final = 6.0
+#: Digits side by side share at least this share of the shorter one's rows.
+SIDE_BY_SIDE: Final = 0.5
 #: Ink that ``digit_count`` finds to be one digit is read as one digit when no group of it is
 #: wider than ``WIDE_ONE`` times its height; wider ink may be touching digits, read by the
 #: model, with ``WHOLE_BONUS`` (log-score) for reading it as the one digit ``predict`` sees.
@@ -259,7 +261,8 @@ def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
     """How many digits side by side the pieces of a one-digit framing clearly hold (1 if one).
 
     Counted without the model, for refusing a number where one digit is asked for: tall,
-    heavy groups of pieces side by side, and groups much wider than tall (touching digits).
+    heavy groups of pieces side by side (sharing most of their rows, as digits of one line do),
+    and groups much wider than tall (touching digits).
     Broken strokes of one digit overlap each other, are short, or light, so they count once.
     With ``small_is_one``, an image under ``SMALL_IMAGE`` pixels on its shorter side (an MNIST
     digit saved as a file) holds one digit.
@@ -270,6 +273,7 @@ def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
     heaviest = max(piece.mass for piece in found.pieces)
     boxes = found.analysis_boxes
     count = 0
+    previous: tuple[int, int] | None = None  # rows of the last group counted
     for group in groups:
         left = min(boxes[p.index][2] for p in group)
         right = max(boxes[p.index][3] for p in group)
@@ -279,6 +283,12 @@ def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
             continue
         if sum(p.mass for p in group) < DIGIT_FRACTION * heaviest:
             continue
+        beside = previous is None or _vertical_overlap(
+            (top, bottom, left, right), previous
+        ) >= SIDE_BY_SIDE * min(tall, previous[1] - previous[0])
+        previous = (top, bottom)
+        if not beside:
+            continue  # above or below the last one: parts of one digit, not the next digit
         aspect = (right - left) / tall
         touching = aspect > TOUCHING_ASPECT and _has_waist(found, group, left, right)
         count += max(1, round(aspect / TOUCHING_WIDTH)) if touching else 1
