@@ -31,6 +31,7 @@ from PIL import Image
 from mnist_infer.clutter import remove_clutter
 from mnist_infer.errors import NoDigitFoundError, NotALineError
 from mnist_infer.framing import frame_pieces
+from mnist_infer.imageops import box_gap
 from mnist_infer.levels import ANALYSIS_SIDE, SMALL_IMAGE, ink_levels
 from mnist_infer.pieces import InkPieces, Piece, find_pieces
 
@@ -162,10 +163,13 @@ def number_lattice(image: Image.Image) -> Lattice:
     """
     levels = ink_levels(image, side=analysis_side(image.size))
     found = find_pieces(levels, remove_clutter(levels.evidence.mask))
-    one = digit_count(found, small_is_one=False) == 1
-    if one and _widest_aspect(found) <= WIDE_ONE:
+    groups, height = _groups(found)
+    one = _count(found, groups, height) == 1
+    if one and _widest_aspect(found, groups) <= WIDE_ONE:
         return _one_digit(found)
-    atoms, height = _atoms(found, lines=not one)
+    if not one:
+        _check_one_line(found, height)
+    atoms = _atoms(found, groups, height)
     candidates: list[Candidate] = []
     framed: list[npt.NDArray[np.float32]] = []
     for start in range(len(atoms)):
@@ -200,14 +204,11 @@ def number_lattice(image: Image.Image) -> Lattice:
     return Lattice(len(atoms), tuple(candidates), np.stack(framed).astype(np.float32))
 
 
-def _widest_aspect(found: InkPieces) -> float:
+def _widest_aspect(found: InkPieces, groups: list[list[Piece]]) -> float:
     """Return the largest width over height of the line's groups of pieces."""
-    groups, _ = _groups(found, lines=False)
-    boxes = found.analysis_boxes
     widest = 0.0
     for group in groups:
-        left = min(boxes[p.index][2] for p in group)
-        right = max(boxes[p.index][3] for p in group)
+        left, right = _span(found, group)
         top, bottom = _rows(found, group, left, right)
         widest = max(widest, (right - left) / max(1, bottom - top))
     return widest
@@ -269,14 +270,16 @@ def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
     """
     if small_is_one and min(found.levels.source.size) < SMALL_IMAGE:
         return 1
-    groups, height = _groups(found, lines=False)
+    return _count(found, *_groups(found))
+
+
+def _count(found: InkPieces, groups: list[list[Piece]], height: float) -> int:
+    """``digit_count`` of the line's groups of pieces (see there)."""
     heaviest = max(piece.mass for piece in found.pieces)
-    boxes = found.analysis_boxes
     count = 0
     previous: tuple[int, int] | None = None  # rows of the last group counted
     for group in groups:
-        left = min(boxes[p.index][2] for p in group)
-        right = max(boxes[p.index][3] for p in group)
+        left, right = _span(found, group)
         top, bottom = _rows(found, group, left, right)
         tall = bottom - top
         if tall < DIGIT_HEIGHT * height or right - left < DIGIT_WIDTH * height:
@@ -298,29 +301,30 @@ def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
 # --- atoms -----------------------------------------------------------------------------------
 
 
-def _groups(found: InkPieces, *, lines: bool = True) -> tuple[list[list[Piece]], float]:
-    """Return the line's pieces without specks, in groups left to right, and the line's height.
-
-    With ``lines``, raises ``NotALineError`` when the ink lies in several lines.
-    """
+def _groups(found: InkPieces) -> tuple[list[list[Piece]], float]:
+    """Return the line's pieces without specks, in groups left to right, and the line's height."""
     boxes = found.analysis_boxes
     heaviest = max(piece.mass for piece in found.pieces)
-    line = [p for p in found.pieces if p.mass >= LINE_PIECE_FRACTION * heaviest]
-    height = float(max(boxes[p.index][1] - boxes[p.index][0] for p in line))
-    if lines:
-        _check_one_line(found, line, height)
+    height = float(max(boxes[p.index][1] - boxes[p.index][0] for p in _line_pieces(found)))
     kept = [p for p in found.pieces if not _is_speck(found, p, height, heaviest)]
     return _join_overlapping(found, kept, height), height
 
 
-def _atoms(found: InkPieces, *, lines: bool = True) -> tuple[list[_Atom], float]:
-    """Return the line's atoms, left to right, and the line's height (analysis pixels)."""
+def _line_pieces(found: InkPieces) -> list[Piece]:
+    """Return the pieces heavy enough to set the line's height and its bands."""
+    heaviest = max(piece.mass for piece in found.pieces)
+    return [p for p in found.pieces if p.mass >= LINE_PIECE_FRACTION * heaviest]
+
+
+def _span(found: InkPieces, group: Sequence[Piece]) -> tuple[int, int]:
+    """Left and right (analysis columns, right exclusive) of a group of pieces."""
     boxes = found.analysis_boxes
-    groups, height = _groups(found, lines=lines)
-    spans = [
-        (min(boxes[p.index][2] for p in group), max(boxes[p.index][3] for p in group))
-        for group in groups
-    ]
+    return min(boxes[p.index][2] for p in group), max(boxes[p.index][3] for p in group)
+
+
+def _atoms(found: InkPieces, groups: list[list[Piece]], height: float) -> list[_Atom]:
+    """Return the line's atoms, left to right: its groups, wide ones split at candidate cuts."""
+    spans = [_span(found, group) for group in groups]
     split_width = SPLIT_WIDTH * height
     single = sorted(right - left for left, right in spans if right - left <= SINGLE_WIDTH * height)
     if len(single) >= 2:  # digits apart from each other show how wide one digit is written
@@ -331,10 +335,10 @@ def _atoms(found: InkPieces, *, lines: bool = True) -> tuple[list[_Atom], float]
             atoms.extend(_split(found, tuple(group), left, right, height))
         else:
             atoms.append(_Atom(tuple(group), left, right, False, False))
-    return atoms, height
+    return atoms
 
 
-def _check_one_line(found: InkPieces, line: Sequence[Piece], height: float) -> None:
+def _check_one_line(found: InkPieces, height: float) -> None:
     """Raise ``NotALineError`` when tall pieces lie in bands apart from each other vertically.
 
     The loops of a broken 8 lie one above the other too, but with little or no gap.
@@ -342,7 +346,7 @@ def _check_one_line(found: InkPieces, line: Sequence[Piece], height: float) -> N
     boxes = found.analysis_boxes
     tall = sorted(
         (boxes[p.index][0], boxes[p.index][1])
-        for p in line
+        for p in _line_pieces(found)
         if boxes[p.index][1] - boxes[p.index][0] >= LINE_PIECE_HEIGHT * height
     )
     bands = 0
@@ -362,17 +366,11 @@ def _is_speck(found: InkPieces, piece: Piece, height: float, heaviest: float) ->
     if box[1] - box[0] >= SPECK_HEIGHT * height or piece.mass >= SPECK_FRACTION * heaviest:
         return False
     others = [
-        _gap(box, found.analysis_boxes[other.index])
+        box_gap(box, found.analysis_boxes[other.index])
         for other in found.pieces
         if other is not piece and other.mass > piece.mass
     ]
     return not others or min(others) > SPECK_GAP * height
-
-
-def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    dy = max(0, a[0] - b[1], b[0] - a[1])
-    dx = max(0, a[2] - b[3], b[2] - a[3])
-    return math.hypot(dy, dx)
 
 
 def _join_overlapping(found: InkPieces, pieces: list[Piece], height: float) -> list[list[Piece]]:
@@ -385,8 +383,7 @@ def _join_overlapping(found: InkPieces, pieces: list[Piece], height: float) -> l
         width = max(1, right - left)
         joined = False
         for group in groups[-2:]:
-            g_left = min(boxes[p.index][2] for p in group)
-            g_right = max(boxes[p.index][3] for p in group)
+            g_left, g_right = _span(found, group)
             g_top = min(boxes[p.index][0] for p in group)
             g_bottom = max(boxes[p.index][1] for p in group)
             overlap = min(right, g_right) - max(left, g_left)
@@ -413,9 +410,7 @@ def _split(
     found: InkPieces, pieces: tuple[Piece, ...], left: int, right: int, height: float
 ) -> list[_Atom]:
     """Split a wide group at the columns where its ink is thinnest (candidate cuts)."""
-    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
-    keep[[piece.index + 1 for piece in pieces]] = True
-    ink = keep[found.labels] & found.mask
+    ink = _ink_of(found, pieces)
     profile = ink[:, left:right].sum(axis=0).astype(np.float64)
     if profile.size >= 3:
         profile = np.convolve(np.pad(profile, 1, mode="edge"), np.ones(3) / 3.0, mode="valid")
@@ -445,7 +440,7 @@ def _split(
 
 def _cut_cost(columns: npt.NDArray[np.bool_]) -> float:
     """Log-score of a cut: the fewest strokes (runs of ink) any of these columns crosses."""
-    runs = min(int((np.diff(column.astype(np.int8), prepend=0) == 1).sum()) for column in columns.T)
+    runs = int(_runs(columns).min())
     return CUT_COSTS[min(max(runs, 1), len(CUT_COSTS)) - 1]
 
 
@@ -454,20 +449,30 @@ def _has_waist(found: InkPieces, group: Sequence[Piece], left: int, right: int) 
 
     A wide ring, or one digit's long bar under its body, crosses two strokes or more there.
     """
-    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
-    keep[[piece.index + 1 for piece in group]] = True
-    ink = (keep[found.labels] & found.mask)[:, left:right].astype(np.int8)
+    ink = _ink_of(found, group)[:, left:right]
     width = ink.shape[1]
     middle = ink[:, round(WAIST[0] * width) : max(round(WAIST[1] * width), 1)]
-    runs = (np.diff(middle, axis=0, prepend=0) == 1).sum(axis=0)
-    return bool((runs == 1).any())
+    return bool((_runs(middle) == 1).any())
+
+
+def _ink_of(found: InkPieces, pieces: Sequence[Piece]) -> npt.NDArray[np.bool_]:
+    """Return the analysis-size ink mask of the given pieces only."""
+    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
+    keep[[piece.index + 1 for piece in pieces]] = True
+    ink: npt.NDArray[np.bool_] = keep[found.labels] & found.mask
+    return ink
+
+
+def _runs(columns: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Return how many separate runs of ink (strokes) each column crosses."""
+    starts = np.diff(columns.astype(np.int8), axis=0, prepend=0) == 1
+    counted: npt.NDArray[np.int64] = starts.sum(axis=0)
+    return counted
 
 
 def _rows(found: InkPieces, pieces: Sequence[Piece], left: int, right: int) -> tuple[int, int]:
     """Top and bottom (analysis rows) of the pieces' ink between two columns."""
-    keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
-    keep[[piece.index + 1 for piece in pieces]] = True
-    ink = (keep[found.labels] & found.mask)[:, left:right]
+    ink = _ink_of(found, pieces)[:, left:right]
     rows = np.flatnonzero(ink.any(axis=1))
     if rows.size == 0:
         return 0, 1
