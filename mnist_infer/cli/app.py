@@ -122,14 +122,14 @@ def predict(
     ] = False,
 ) -> None:
     """Classify the digit in each image. Exit code 0: all inputs classified, 1: some failed."""
-    from mnist_infer.cli.predicting import run_predict
+    from mnist_infer.cli.predicting import prediction_task, run_inputs
 
     raise typer.Exit(
-        run_predict(
+        run_inputs(
             paths,
+            prediction_task(top_k),
             json_lines=json_lines,
             recursive=recursive,
-            top_k=top_k,
             jobs=jobs,
             model=model,
             threads=threads,
@@ -164,11 +164,13 @@ def read(
 
     Exit code 0: all inputs read, 1: some failed.
     """
-    from mnist_infer.cli.reading import run_read
+    from mnist_infer.cli.predicting import run_inputs
+    from mnist_infer.cli.reading import reading_task
 
     raise typer.Exit(
-        run_read(
+        run_inputs(
             paths,
+            reading_task(),
             json_lines=json_lines,
             recursive=recursive,
             jobs=jobs,

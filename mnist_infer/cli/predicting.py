@@ -32,13 +32,13 @@ __all__ = [
     "InputTask",
     "decoding_pool",
     "load_classifier",
+    "prediction_task",
     "prepare_entry",
     "prepared",
     "prepared_blocks",
     "print_table",
     "progress_bar",
     "run_inputs",
-    "run_predict",
 ]
 
 _T = TypeVar("_T")
@@ -125,34 +125,14 @@ def run_inputs(
     return 0
 
 
-def run_predict(
-    paths: Sequence[str],
-    *,
-    json_lines: bool = False,
-    recursive: bool = False,
-    top_k: int = 1,
-    jobs: int | None = None,
-    model: Path | None = None,
-    threads: int | None = None,
-    reject_non_digits: bool = True,
-) -> int:
-    """Classify every input and print one result per input, in order; return the exit code."""
-    task: InputTask[Any, Prediction] = InputTask(
+def prediction_task(top_k: int = 1) -> InputTask[Framed, Prediction]:
+    """Return what ``predict`` does with each input: frame, classify, show the top ``top_k``."""
+    return InputTask(
         description="classifying",
         prepare=prepare_entry,
         score=_score,
         table=lambda: ResultTable(top_k),
         record=lambda label, outcome: json_record(label, outcome, top_k),
-    )
-    return run_inputs(
-        paths,
-        task,
-        json_lines=json_lines,
-        recursive=recursive,
-        jobs=jobs,
-        model=model,
-        threads=threads,
-        reject_non_digits=reject_non_digits,
     )
 
 

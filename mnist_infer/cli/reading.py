@@ -7,13 +7,11 @@ As ``predict``: inputs are decoded and cut into candidate digits in worker proce
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from mnist_infer.cli.inputs import Entry
 from mnist_infer.cli.output import ReadingTable, reading_record
-from mnist_infer.cli.predicting import InputTask, prepared, run_inputs
+from mnist_infer.cli.predicting import InputTask, prepared
 
 if TYPE_CHECKING:
     from mnist_infer import Classifier, Lattice, Reading
@@ -21,36 +19,17 @@ if TYPE_CHECKING:
     #: An input's candidate digits, or the error line of an input that has none.
     Segmented: TypeAlias = Lattice | str
 
-__all__ = ["run_read", "segment_entry"]
+__all__ = ["reading_task", "segment_entry"]
 
 
-def run_read(
-    paths: Sequence[str],
-    *,
-    json_lines: bool = False,
-    recursive: bool = False,
-    jobs: int | None = None,
-    model: Path | None = None,
-    threads: int | None = None,
-    reject_non_digits: bool = True,
-) -> int:
-    """Read every input and print one result per input, in order; return the exit code."""
-    task: InputTask[Any, Reading] = InputTask(
+def reading_task() -> InputTask[Segmented, Reading]:
+    """Return what ``read`` does with each input: cut into candidate digits, read, show."""
+    return InputTask(
         description="reading",
         prepare=segment_entry,
         score=_read,
         table=ReadingTable,
         record=reading_record,
-    )
-    return run_inputs(
-        paths,
-        task,
-        json_lines=json_lines,
-        recursive=recursive,
-        jobs=jobs,
-        model=model,
-        threads=threads,
-        reject_non_digits=reject_non_digits,
     )
 
 

@@ -344,7 +344,7 @@ def test_internal_errors_never_show_a_traceback(tmp_path: Path) -> None:
         "import sys, mnist_infer.cli as cli, mnist_infer.cli.predicting as predicting\n"
         "def boom(*a, **k):\n"
         "    raise RuntimeError('simulated bug')\n"
-        "predicting.run_predict = boom\n"
+        "predicting.run_inputs = boom\n"
         "sys.argv = ['mnist-infer', 'predict', 'x.png']\n"
         "cli.main()\n"
     )
