@@ -8,9 +8,33 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_infer import Classifier
+
+# Hypothesis profiles. "ci" (the default) is a fixed, derandomized budget, so the test command
+# takes the same time and finds the same things on every run. "campaign" is the long search run
+# by hand: HYPOTHESIS_PROFILE=campaign pytest -m fuzz (see docs/testing.md). Property tests that
+# need a budget of their own scale ``settings.default.max_examples`` rather than fixing a number,
+# so the campaign multiplies every one of them.
+_QUIET_CHECKS = [
+    HealthCheck.too_slow,
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.data_too_large,
+]
+settings.register_profile(
+    "ci", max_examples=100, derandomize=True, deadline=None, suppress_health_check=_QUIET_CHECKS
+)
+settings.register_profile(
+    "campaign",
+    max_examples=100_000,
+    derandomize=False,
+    deadline=None,
+    suppress_health_check=_QUIET_CHECKS,
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
