@@ -2,15 +2,18 @@
 
 Every write goes through here, so a full disk, a closed stream or a vanished reader ends the
 command with one clear line (``OutputError``) instead of a traceback, and a file name with
-newlines, tabs or bytes that are not UTF-8 is shown escaped on one line, never split or crashed.
+newlines, tabs, bytes that are not UTF-8 or characters the stream's encoding cannot hold (``é``
+under ``PYTHONIOENCODING=ascii``) is shown escaped on one line, never split or crashed.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 import unicodedata
 import warnings
+from typing import TextIO
 
 __all__ = [
     "CommandError",
@@ -19,6 +22,7 @@ __all__ = [
     "flush_output",
     "printable",
     "quiet_warnings",
+    "write_binary",
     "write_error",
     "write_line",
 ]
@@ -41,14 +45,21 @@ def quiet_warnings() -> None:
         warnings.simplefilter("ignore")
 
 
-def printable(text: str) -> str:
+def printable(text: str, stream: TextIO | None = None) -> str:
     r"""Return ``text`` on one line: control characters escaped (\n, \t, \x07).
 
     Bytes that are not UTF-8 show as \xNN: file names are arbitrary bytes on POSIX, and Python
-    keeps the undecodable ones as lone surrogates, which no terminal encoding can write.
+    keeps the undecodable ones as lone surrogates, which no terminal encoding can write. Characters
+    that ``stream``'s encoding (default: standard output's) cannot hold show as \xNN, \uNNNN or
+    \UNNNNNNNN, so a column's width is the width it is printed with.
     """
-    if text.isprintable():
-        return text
+    if not text.isprintable():
+        text = _escape_controls(text)
+    return _encodable(text, _encoding(sys.stdout if stream is None else stream))
+
+
+def _escape_controls(text: str) -> str:
+    """Escape what would break a line or the terminal: controls, line separators, lone bytes."""
     out = []
     for char in text:
         code = ord(char)
@@ -56,11 +67,31 @@ def printable(text: str) -> str:
             out.append(f"\\x{code - 0xDC00:02x}")
         elif char in "\n\t\r":
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[char])
-        elif unicodedata.category(char) in ("Cc", "Cs"):
+        elif unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):  # Zl, Zp: line breaks
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
             out.append(char)
     return "".join(out)
+
+
+def _encoding(stream: object) -> str:
+    """Return the codec a text stream encodes with; UTF-8 when it names none Python knows."""
+    name = getattr(stream, "encoding", None)
+    try:
+        return codecs.lookup(name).name if isinstance(name, str) else "utf-8"
+    except LookupError:
+        return "utf-8"
+
+
+def _encodable(text: str, encoding: str) -> str:
+    """``text`` with what ``encoding`` cannot hold written as Python escapes (backslashreplace)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
 
 
 def write_line(line: str) -> None:
@@ -69,10 +100,36 @@ def write_line(line: str) -> None:
     if stream is None:
         raise OutputError("cannot write the results: standard output is closed")
     try:
-        stream.write(line + "\n")
+        try:
+            stream.write(line + "\n")
+        except UnicodeEncodeError:  # nothing was written: the line is encoded before writing
+            stream.write(_encodable(line, _encoding(stream)) + "\n")
     except BrokenPipeError:
         raise
     except (OSError, ValueError) as error:
+        raise OutputError(f"cannot write the results to standard output ({_why(error)})") from None
+
+
+def write_binary(data: bytes) -> None:
+    """Write bytes (an image) to stdout; refuse a terminal, where they would be garbage.
+
+    Raises ``OutputError`` if stdout is a terminal, closed, or cannot be written.
+    """
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("cannot write the results: standard output is closed")
+    try:
+        if stream.isatty():
+            raise OutputError(
+                "standard output is a terminal; redirect it to a file or a pipe to receive the "
+                "image's bytes (for example: > seen.png)"
+            )
+        stream.flush()
+        stream.buffer.write(data)
+        stream.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError, AttributeError) as error:
         raise OutputError(f"cannot write the results to standard output ({_why(error)})") from None
 
 
@@ -95,7 +152,7 @@ def write_error(line: str) -> None:
     if stream is None:
         return
     try:
-        stream.write(printable(line) + "\n")
+        stream.write(printable(line, stream) + "\n")
         stream.flush()
     except (OSError, ValueError):
         pass

@@ -1,12 +1,17 @@
-"""``mnist-infer info``: the loaded model's card data, as a table or as JSON."""
+"""``mnist-infer info``: the loaded model's card data, as a table or as JSON.
+
+A figure a model's metadata gives as ``NaN`` or ``inf`` is no figure: JSON says ``null`` (as the
+server's ``/v1/info`` does) and the table says ``unknown``.
+"""
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import Any
 
 from mnist_infer.cli.console import CommandError, error_line, flush_output, printable, write_line
+from mnist_infer.cli.output import strict_json
 from mnist_infer.cli.predicting import load_classifier
 
 __all__ = ["run_info"]
@@ -19,7 +24,7 @@ def run_info(
     try:
         details = load_classifier(model, threads).info.as_dict()
         if json_output:
-            write_line(json.dumps(details, indent=2))
+            write_line(strict_json(details, indent=2))
         else:
             rows = _rows(details)
             width = max(len(key) for key, _ in rows) + 2
@@ -35,13 +40,21 @@ def run_info(
 def _rows(details: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) lines of the card, one fact per line, never wrapped."""
 
+    def known(value: float | None) -> bool:
+        return value is not None and math.isfinite(value)
+
     def percent(value: float | None) -> str:
-        return "unknown" if value is None else f"{value:.2%}"
+        return f"{value:.2%}" if value is not None and known(value) else "unknown"
+
+    def threshold(value: float | None) -> str:
+        if value is None:
+            return "none (every image gets a digit)"
+        return f"{value:.4f} (images scoring below: not a digit)" if known(value) else "unknown"
 
     def shape(spec: dict[str, Any]) -> str:
         return "[" + ", ".join(str(dim) for dim in spec["shape"]) + "]"
 
-    threads = details["threads"]
+    threads, temperature = details["threads"], details["temperature"]
     rows = [
         ("model", details["location"] + (" (shipped)" if details["shipped"] else "")),
         ("sha256", details["sha256"]),
@@ -49,13 +62,8 @@ def _rows(details: dict[str, Any]) -> list[tuple[str, str]]:
         ("test accuracy", percent(details["test_accuracy"]) + " (MNIST test set, 10,000 images)"),
         ("validation accuracy", percent(details["val_accuracy"])),
         ("calibration error", percent(details["test_ece"]) + " (ECE, 15 bins, MNIST test)"),
-        ("temperature", str(details["temperature"] or "unknown")),
-        (
-            "not-a-digit threshold",
-            "none (every image gets a digit)"
-            if details["not_digit_threshold"] is None
-            else f"{details['not_digit_threshold']:.4f} (images scoring below: not a digit)",
-        ),
+        ("temperature", str(temperature) if known(temperature) else "unknown"),
+        ("not-a-digit threshold", threshold(details["not_digit_threshold"])),
         (
             "input",
             f"{details['input']['name']} float32 {shape(details['input'])}, 0 = paper, 1 = ink",

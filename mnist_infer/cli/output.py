@@ -3,37 +3,56 @@
 One record per input, in input order: ``{"path", "digit", "confidence", "probabilities"}`` (and
 ``"top_k"`` when asked) for ``predict``, ``{"path", "text", "confidence", "digits"}`` for
 ``read``, or ``{"path", "error"}``. JSON keeps names exactly (escaped as JSON
-escapes them); the table shows them on one line with control characters escaped.
+escapes them, in ASCII, so any output encoding holds it) and is strict: a number that is not
+finite is written as ``null``, never as ``NaN`` or ``Infinity``, which JSON does not have. The
+table shows names on one line with control characters escaped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mnist_infer.cli.console import printable, write_line
 
 if TYPE_CHECKING:
     from mnist_infer import Prediction, Reading
 
-__all__ = ["ReadingTable", "ResultTable", "json_record", "reading_record"]
+__all__ = ["ReadingTable", "ResultTable", "json_record", "reading_record", "strict_json"]
+
+
+def strict_json(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as standard JSON in ASCII: floats that are not finite become ``null``."""
+    return json.dumps(_finite(value), indent=indent, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (in dicts, lists and tuples) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def json_record(label: str, outcome: Prediction | str, top_k: int) -> str:
     """One JSON line for an input: its prediction, or the error (a str) that names it."""
     if isinstance(outcome, str):
-        return json.dumps({"path": label, "error": outcome})
-    return json.dumps({"path": label, **outcome.to_dict(top_k)}, allow_nan=False)
+        return strict_json({"path": label, "error": outcome})
+    return strict_json({"path": label, **outcome.to_dict(top_k)})
 
 
 def reading_record(label: str, outcome: Reading | str) -> str:
     """One JSON line for a read input: its reading, or the error (a str) that names it."""
     if isinstance(outcome, str):
-        return json.dumps({"path": label, "error": outcome})
+        return strict_json({"path": label, "error": outcome})
     record = outcome.to_dict()
     record["path"] = label
-    return json.dumps(record, allow_nan=False)
+    return strict_json(record)
 
 
 class _Table:

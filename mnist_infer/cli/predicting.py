@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 __all__ = [
     "InputTask",
     "decoding_pool",
+    "error_text",
     "load_classifier",
+    "named",
     "prediction_task",
     "prepare_entry",
     "prepared",
@@ -39,6 +41,7 @@ __all__ = [
     "print_table",
     "progress_bar",
     "run_inputs",
+    "scored_in_place",
 ]
 
 _T = TypeVar("_T")
@@ -60,7 +63,8 @@ class InputTask(Generic[_P, _R]):
     ``prepare`` runs in worker processes (a module-level function; it returns an error line as
     a str instead of raising); ``score`` takes a block's labels and prepared inputs and returns
     an outcome or an error line for each, in place; ``table`` makes the terminal's table and
-    ``record`` one JSON line.
+    ``record`` one JSON line. Whatever ``score`` raises costs only the inputs it was raised for
+    (``scored_in_place``).
     """
 
     description: str
@@ -96,12 +100,9 @@ def run_inputs(
         done = 0
         for block in prepared_blocks(entries, pool, task.prepare):
             labels = [entry.label for entry in entries[done : done + len(block)]]
-            for label, outcome in zip(labels, task.score(classifier, labels, block), strict=True):
-                failures += isinstance(outcome, str)
-                if table is not None:
-                    table.add(label, outcome)
-                else:
-                    write_line(task.record(label, outcome))
+            outcomes = scored_in_place(task.score, classifier, labels, block)
+            for label, outcome in zip(labels, outcomes, strict=True):
+                failures += _show(task, table, label, outcome)
             done += len(block)
             if progress is not None:
                 progress.update(progress.task_ids[0], completed=done)
@@ -123,6 +124,24 @@ def run_inputs(
         write_error(f"{failures} of {len(entries)} input(s) failed")
         return 1
     return 0
+
+
+def _show(task: InputTask[_P, _R], table: Any, label: str, outcome: _R | str) -> bool:
+    """Show one input's outcome (a table row, or a JSON line now); return whether it failed.
+
+    An outcome that cannot be shown is that input's error, not the end of the run.
+    """
+    try:
+        line = task.record(label, outcome) if table is None else None
+        if table is not None:
+            table.add(label, outcome)
+    except Exception as error:
+        if isinstance(outcome, str):
+            raise
+        return _show(task, table, label, error_text(label, error))
+    if line is not None:
+        write_line(line)
+    return isinstance(outcome, str)
 
 
 def prediction_task(top_k: int = 1) -> InputTask[Framed, Prediction]:
@@ -166,17 +185,73 @@ def prepared(entry: Entry, prepare: Callable[..., _T]) -> _T | str:
     """
     if entry.error is not None:
         return entry.error
-    from mnist_infer.errors import MnistInferError
 
     source = entry.path if entry.path is not None else (entry.data or b"")
     try:
         return prepare(source, name=entry.label)
-    except MnistInferError as error:
-        return str(error)
-    except MemoryError:
-        return f"{entry.label}: out of memory while decoding the image"
     except Exception as error:  # a decoder bug must cost one input, not the run
-        return f"{entry.label}: could not be processed ({type(error).__name__}: {error})"
+        return error_text(entry.label, error)
+
+
+def error_text(label: str, error: BaseException) -> str:
+    """Return the error line of input ``label``, stopped by ``error``: it starts ``label: ``.
+
+    The SDK's errors keep their message; anything else is a bug inside one input, and the line
+    says so with the exception's type.
+    """
+    from mnist_infer.errors import MnistInferError
+
+    if isinstance(error, MnistInferError):
+        return named(label, str(error))
+    if isinstance(error, MemoryError):
+        return named(label, "out of memory while processing the image")
+    detail = " ".join(str(error).split())
+    kind = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    return named(label, f"could not be processed ({kind})")
+
+
+def named(label: str, message: str) -> str:
+    """``message`` starting with ``label: ``, as every error line of an input does."""
+    return message if message.startswith(f"{label}: ") else f"{label}: {message}"
+
+
+def scored_in_place(
+    score: Callable[[Classifier, list[str], list[_P | str]], list[_R | str]],
+    classifier: Classifier,
+    labels: list[str],
+    block: list[_P | str],
+) -> list[_R | str]:
+    """``score`` a block in one go; if that raises, each input alone, so one costs only itself.
+
+    One outcome per input, in place; every error line starts with its input's label.
+    """
+    try:
+        outcomes = score(classifier, labels, block)
+        if len(outcomes) != len(block):
+            raise ValueError(f"{len(outcomes)} outcomes for {len(block)} inputs")
+    except Exception:  # which input raised is unknown: score them one at a time
+        outcomes = [
+            _scored_alone(score, classifier, label, item)
+            for label, item in zip(labels, block, strict=True)
+        ]
+    return [
+        named(label, outcome) if isinstance(outcome, str) else outcome
+        for label, outcome in zip(labels, outcomes, strict=True)
+    ]
+
+
+def _scored_alone(
+    score: Callable[[Classifier, list[str], list[_P | str]], list[_R | str]],
+    classifier: Classifier,
+    label: str,
+    item: _P | str,
+) -> _R | str:
+    if isinstance(item, str):
+        return item
+    try:
+        return score(classifier, [label], [item])[0]
+    except Exception as error:
+        return error_text(label, error)
 
 
 def _score(
@@ -199,8 +274,6 @@ def prepared_blocks(
     entries: list[Entry], pool: Any, prepare: Callable[[Entry], _T]
 ) -> Iterator[list[_T]]:
     """Yield ``prepare`` of each input, block by block, run by ``pool``'s workers if given."""
-    from concurrent.futures.process import BrokenProcessPool
-
     for start in range(0, len(entries), BLOCK_SIZE):
         block = entries[start : start + BLOCK_SIZE]
         if pool is not None:
@@ -208,8 +281,8 @@ def prepared_blocks(
             try:
                 yield list(pool.map(prepare, block, chunksize=chunk))
                 continue
-            except BrokenProcessPool:  # a worker died (killed for memory?): go on in this process
-                pool = None
+            except Exception:  # a worker died (killed for memory?) or a result would not unpickle
+                pool = None  # go on in this process
         yield [prepare(entry) for entry in block]
 
 
