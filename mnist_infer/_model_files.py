@@ -1,7 +1,8 @@
 """Find and read the ONNX model: the one shipped in the package (checksum-verified) or a user's.
 
 The bytes are read once, hashed, and handed to onnxruntime as bytes, so the file that was checked
-is exactly the file that runs.
+is exactly the file that runs. Only a regular file of at most ``MAX_MODEL_BYTES`` is read: a
+device (``/dev/zero``), a FIFO or a folder is refused before reading, without waiting on it.
 """
 
 from __future__ import annotations
@@ -9,14 +10,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from typing import Final
 
 from mnist_infer.contract import CHECKSUM_FILENAME, MODEL_FILENAME
 from mnist_infer.errors import InvalidInputError, ModelError
 
-__all__ = ["ModelFile", "read_model_file", "sha256_hex", "shipped_model_location"]
+__all__ = [
+    "MAX_MODEL_BYTES",
+    "ModelFile",
+    "read_model_file",
+    "sha256_hex",
+    "shipped_model_location",
+]
+
+#: Largest model file read (256 MiB). The shipped model is under 1 MB and a digit model has no
+#: use for hundreds of megabytes; the bound keeps a wrong path from filling memory.
+MAX_MODEL_BYTES: Final = 256 * 1024 * 1024
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -42,26 +54,89 @@ def shipped_model_location() -> str:
 
 
 def read_model_file(model: str | os.PathLike[str] | None) -> ModelFile:
-    """Read ``model`` (a path), or the shipped model when None, verifying the shipped checksum."""
-    if model is not None:
-        if not isinstance(model, (str, os.PathLike)) or isinstance(os.fspath(model), bytes):
-            raise InvalidInputError(
-                f"model must be the path of an ONNX file (str or os.PathLike) or None for the "
-                f"shipped model, got {type(model).__name__} {model!r:.60}"
+    """Read ``model`` (a path), or the shipped model when None, verifying the shipped checksum.
+
+    Raises ``InvalidInputError`` when ``model`` is not a path, and ``ModelError`` naming the
+    path when it is not a regular file of at most ``MAX_MODEL_BYTES`` that can be read.
+    """
+    if model is None:
+        return _read_shipped()
+    if not isinstance(model, (str, os.PathLike)) or isinstance(os.fspath(model), bytes):
+        raise InvalidInputError(
+            f"model must be the path of an ONNX file (str or os.PathLike) or None for the "
+            f"shipped model, got {type(model).__name__} {model!r:.60}"
+        )
+    path = os.fspath(model)
+    if not path:
+        raise ModelError("model path is empty; give an ONNX file, or None for the shipped one")
+    if "\0" in path:
+        raise ModelError(f"{path!r}: not a valid model path (it holds a NUL character)")
+    data = _read_regular_file(path)
+    return ModelFile(data=data, location=path, sha256=sha256_hex(data), shipped=False)
+
+
+def _read_regular_file(path: str) -> bytes:
+    """Read a regular file of at most ``MAX_MODEL_BYTES``; refuse anything else before reading.
+
+    The file is opened without blocking (a FIFO with no writer would otherwise wait forever)
+    and checked through the open descriptor, so what was checked is what is read.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: model file not found") from None
+    except IsADirectoryError:
+        raise ModelError(f"{path}: is a directory, not an ONNX model file") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot open model file ({_reason(exc)})") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelError(f"{path}: is a directory, not an ONNX model file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelError(
+                f"{path}: is {_file_kind(info.st_mode)}, not a regular file; "
+                "a model is read only from a regular ONNX file"
             )
-        if not os.fspath(model):
-            raise ModelError("model path is empty; give an ONNX file, or None for the shipped one")
-        path = Path(model)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"{path}: model file not found") from None
-        except IsADirectoryError:
-            raise ModelError(f"{path}: is a directory, not an ONNX model file") from None
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-        return ModelFile(data=data, location=str(path), sha256=sha256_hex(data), shipped=False)
-    return _read_shipped()
+        if info.st_size > MAX_MODEL_BYTES:
+            raise ModelError(_too_large(path, info.st_size))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(MAX_MODEL_BYTES + 1)  # a file that grows is still bounded
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read model file ({_reason(exc)})") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(_too_large(path, None))
+    return data
+
+
+def _too_large(path: str, size: int | None) -> str:
+    found = f"{size:,} bytes" if size is not None else "it grew while read"
+    return (
+        f"{path}: model file too large ({found}; at most {MAX_MODEL_BYTES:,} bytes are read), "
+        "not a digit model"
+    )
+
+
+def _file_kind(mode: int) -> str:
+    """Name the kind of a file that is not regular, for messages."""
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line saying why opening or reading failed."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _read_shipped() -> ModelFile:

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.arrays import is_single_image_shape, to_pixels, validate_batch
-from mnist_infer.contract import NUM_CLASSES, NUM_PIXELS
-from mnist_infer.errors import InvalidInputError, MnistInferError, ModelError, NotADigitError
-from mnist_infer.images import MAX_PIXELS
+from mnist_infer.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
+from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS
+from mnist_infer.errors import (
+    InvalidInputError,
+    MnistInferError,
+    ModelError,
+    NotADigitError,
+    named_error,
+)
+from mnist_infer.images import MAX_PIXELS, check_limit
 from mnist_infer.results import DigitReading, Prediction, Reading
 from mnist_infer.segmentation import Lattice, best_reading
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
@@ -33,6 +39,7 @@ from mnist_infer.sources import (
     each_source,
     frame_source,
     lattice_source,
+    names_for,
     sources_of,
 )
 from mnist_infer.views import combine_views, shifted_views
@@ -45,6 +52,10 @@ Probabilities = npt.NDArray[np.float32]
 Digits = npt.NDArray[np.int64]
 #: Per row: whether it was framed from an image file (None: no row was).
 FromFile = npt.NDArray[np.bool_] | None
+#: What the worker-process half hands the classifier: a framed digit or a lattice, or the error
+#: that stopped it there.
+_Prepared = TypeVar("_Prepared")
+_Outcome = TypeVar("_Outcome")
 
 
 class Classifier:
@@ -75,13 +86,12 @@ class Classifier:
         reject_non_digits: bool = True,
         max_pixels: int = MAX_PIXELS,
     ) -> None:
-        if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
-            raise InvalidInputError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+        self._max_pixels = check_limit(max_pixels, "max_pixels")
+        self._shift_views = _flag(shift_views, "shift_views")
+        reject_non_digits = _flag(reject_non_digits, "reject_non_digits")
         self._session = ModelSession(
             model, threads=threads, providers=providers, batch_size=batch_size
         )
-        self._shift_views = bool(shift_views)
-        self._max_pixels = max_pixels
         self._threshold = self.info.not_digit_threshold if reject_non_digits else None
 
     @property
@@ -147,44 +157,57 @@ class Classifier:
         programming error, and raises.
         """
         sources = each_source(inputs, names)
-        from_files = [source.from_file for source in sources]
-        framed = [_frame_or_error(source, self._max_pixels) for source in sources]
-        good = [index for index, item in enumerate(framed) if isinstance(item, np.ndarray)]
-        digits = [item for item in framed if isinstance(item, np.ndarray)]
-        scored: dict[int, Prediction | MnistInferError] = {}
-        if good:
-            rows = np.stack(digits).reshape(len(good), NUM_PIXELS)
-            from_file = np.array([from_files[index] for index in good], dtype=np.bool_)
-            names = [sources[index].name for index in good]
-            scored = dict(zip(good, self._outcomes(rows, from_file, names), strict=True))
-        return [
-            item if isinstance(item, MnistInferError) else scored[index]
-            for index, item in enumerate(framed)
+        framed = [
+            _attempt(source.name, frame_source, source, max_pixels=self._max_pixels)
+            for source in sources
         ]
 
+        def score(good: list[int]) -> list[Prediction | MnistInferError]:
+            rows = _rows_of(framed, good)
+            from_file = np.array([sources[index].from_file for index in good], dtype=np.bool_)
+            return self._outcomes(rows, from_file, [sources[index].name for index in good])
+
+        return _in_place(framed, [source.name for source in sources], score)
+
     def classify_framed(
-        self, images: np.ndarray, names: Sequence[str] | None = None
+        self,
+        images: np.ndarray | Sequence[np.ndarray | MnistInferError],
+        names: Sequence[str] | None = None,
     ) -> list[Prediction | MnistInferError]:
         """Classify digits that ``preprocess`` framed from image files, each outcome in its place.
 
         ``images``: [N, 28, 28] or [N, 784] float32 in [0, 1], as ``preprocess`` returns them
-        (for example framed in other processes). They are scored as image files are: at nine
-        one-pixel placements unless the classifier was made with ``shift_views=False``.
-        ``names`` (default "item i") name the digits in errors.
+        (for example framed in other processes), or a sequence of such (28, 28) digits where
+        the error that stopped an input may stand in its place (it is returned there, named).
+        They are scored as image files are: at nine one-pixel placements unless the classifier
+        was made with ``shift_views=False``. ``names`` (default "item i") name the digits in
+        errors. Raises ``InvalidInputError`` for what ``preprocess`` cannot have made.
         """
-        rows = to_pixels(images)
-        labels = list(names) if names is not None else [f"item {i}" for i in range(len(rows))]
-        if len(labels) != len(rows):
-            raise InvalidInputError(f"{len(labels)} names for {len(rows)} images")
-        return self._outcomes(rows, np.ones(len(rows), dtype=np.bool_), labels)
+        items = _framed_items(images)
+        labels = names_for(names, len(items), lambda index: f"item {index}")
+        digits = [
+            item if isinstance(item, MnistInferError) else as_image(item, name=label)
+            for item, label in zip(items, labels, strict=True)
+        ]
+
+        def score(good: list[int]) -> list[Prediction | MnistInferError]:
+            rows = _rows_of(digits, good)
+            return self._outcomes(
+                rows, np.ones(len(good), dtype=np.bool_), [labels[index] for index in good]
+            )
+
+        return _in_place(digits, labels, score)
 
     def predict_proba_framed(self, images: np.ndarray) -> Probabilities:
         """Return (N, 10) probabilities for digits that ``preprocess`` framed from image files.
 
-        As ``classify_framed``, but the raw probabilities, and no check of the model's output.
+        As ``classify_framed``, but the raw probabilities, for an array of digits only. Raises
+        ``ModelError`` when the model's output is not finite.
         """
-        rows = to_pixels(images)
-        return self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
+        rows = to_pixels(images, name="images")
+        probabilities = self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
+        _check_finite(probabilities, lambda index: f"item {index}")
+        return probabilities
 
     # --- numbers --------------------------------------------------------------------------
 
@@ -197,12 +220,15 @@ class Classifier:
 
         Takes what ``classify`` takes (a path, bytes, a PIL image) and 2-D arrays of any size.
         One line of digits is read left to right; the digits are found by recognition (see
-        ``mnist_infer.segmentation``). Raises ``NoDigitFoundError`` when there is no ink, and
-        its subclass ``NotALineError`` when the ink is not one line.
+        ``mnist_infer.segmentation``). Raises the first input's error: ``NoDigitFoundError``
+        when there is no ink, its subclass ``NotALineError`` when the ink is not one line, and
+        ``InvalidImageError`` for an image too long for its height to read.
         """
         sources, single = sources_of(x)
         lattices = [lattice_source(source, max_pixels=self._max_pixels) for source in sources]
-        readings = self._readings(lattices, [_path_of(source) for source in sources])
+        readings = self._read_all(
+            lattices, [source.name for source in sources], [_path_of(s) for s in sources]
+        )
         for reading in readings:
             if isinstance(reading, MnistInferError):
                 raise reading
@@ -217,52 +243,64 @@ class Classifier:
         As ``classify_each``: every input's candidates still go through the model together.
         """
         sources = each_source(inputs, names)
-        built = [_lattice_or_error(source, self._max_pixels) for source in sources]
-        good = [index for index, item in enumerate(built) if isinstance(item, Lattice)]
-        lattices = [item for item in built if isinstance(item, Lattice)]
-        paths = [names[index] if names is not None else _path_of(sources[index]) for index in good]
-        scored = dict(zip(good, self._readings(lattices, paths), strict=True))
-        return [
-            item if isinstance(item, MnistInferError) else scored[index]
-            for index, item in enumerate(built)
+        built = [
+            _attempt(source.name, lattice_source, source, max_pixels=self._max_pixels)
+            for source in sources
         ]
+        paths = [source.name if names is not None else _path_of(source) for source in sources]
+        return self._read_all(built, [source.name for source in sources], paths)
 
     def read_segmented(
-        self, lattices: Sequence[Lattice], names: Sequence[str | None] | None = None
+        self,
+        lattices: Sequence[Lattice | MnistInferError],
+        names: Sequence[str | None] | None = None,
     ) -> list[Reading | MnistInferError]:
         """Read numbers that ``mnist_infer.segment`` cut into candidates (in other processes).
 
-        ``names`` (default None) become the readings' ``path`` and start their errors.
+        ``lattices``: ``Lattice`` objects, where the error that stopped an input may stand in
+        its place (it is returned there, named). ``names`` (default None) become the readings'
+        ``path`` and start their errors (an input without a name is "item i" in errors).
+        Raises ``InvalidInputError`` for an item that is neither.
         """
-        labels = list(names) if names is not None else [None] * len(lattices)
-        if len(labels) != len(lattices):
-            raise InvalidInputError(f"{len(labels)} names for {len(lattices)} lattices")
-        return self._readings(list(lattices), labels)
+        items = _lattice_items(lattices)
+        given = list(names) if isinstance(names, Iterable) and not isinstance(names, str) else names
+        labels = names_for(given, len(items), lambda index: f"item {index}", none_allowed=True)
+        paths = list(given) if isinstance(given, list) else [None] * len(items)
+        return self._read_all(items, labels, paths)
 
-    def _readings(
-        self, lattices: list[Lattice], paths: Sequence[str | None]
+    def _read_all(
+        self,
+        items: Sequence[Lattice | MnistInferError],
+        names: Sequence[str],
+        paths: Sequence[str | None],
     ) -> list[Reading | MnistInferError]:
-        """Score every candidate of every lattice in one go, then choose each line's digits."""
-        if not lattices:
-            return []
-        framed = np.concatenate([lattice.framed for lattice in lattices])
-        rows = framed.reshape(len(framed), NUM_PIXELS)
-        probabilities = self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
-        readings: list[Reading | MnistInferError] = []
-        start = 0
-        for lattice, path in zip(lattices, paths, strict=True):
-            block = probabilities[start : start + len(lattice.candidates)]
-            start += len(lattice.candidates)
-            readings.append(self._reading(lattice, block, path))
-        return readings
+        """Score every candidate of every good lattice in one go; each outcome in its place."""
+
+        def score(good: list[int]) -> list[Reading | MnistInferError]:
+            lattices = [item for index in good if isinstance(item := items[index], Lattice)]
+            framed = np.concatenate([lattice.framed for lattice in lattices])
+            rows = framed.reshape(len(framed), NUM_PIXELS)
+            probabilities = self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
+            readings: list[Reading | MnistInferError] = []
+            start = 0
+            for index, lattice in zip(good, lattices, strict=True):
+                block = probabilities[start : start + len(lattice.candidates)]
+                start += len(lattice.candidates)
+                readings.append(
+                    _attempt(
+                        names[index], self._reading, lattice, block, paths[index], names[index]
+                    )
+                )
+            return readings
+
+        return _in_place(items, names, score)
 
     def _reading(
-        self, lattice: Lattice, probabilities: Probabilities, path: str | None
+        self, lattice: Lattice, probabilities: Probabilities, path: str | None, name: str
     ) -> Reading | MnistInferError:
-        name = path if path is not None else "image"
+        """Choose one lattice's digits from its candidates' probabilities; or say why not."""
         if not np.isfinite(probabilities).all():
-            index = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
-            return _not_a_distribution(name, probabilities[index])
+            return _not_finite(name)
         best = probabilities.max(axis=1).astype(np.float64)
         chosen = best_reading(lattice, np.log(np.maximum(best, 1e-30)))
         digits = []
@@ -293,9 +331,7 @@ class Classifier:
         """
         rows, single, from_file, names = self._framed(x)
         probabilities = self._probabilities(rows, from_file)
-        if not np.isfinite(probabilities.sum()):  # NaN and infinity reach the sum: one pass
-            index = int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])
-            raise _not_a_distribution(names(index), probabilities[index])
+        _check_finite(probabilities, names)
         if decide and self._threshold is not None and from_file is not None:
             doubtful = from_file & (probabilities.max(axis=1) < self._threshold)
             if doubtful.any():
@@ -328,8 +364,8 @@ class Classifier:
         outcomes: list[Prediction | MnistInferError] = []
         probabilities = self._probabilities(rows, from_file)
         for index, (row, name) in enumerate(zip(probabilities, names, strict=True)):
-            if not _is_distribution(row):
-                outcomes.append(_not_a_distribution(name, row))
+            if not np.isfinite(row).all():
+                outcomes.append(_not_finite(name))
             elif (
                 self._threshold is not None
                 and from_file is not None
@@ -354,20 +390,106 @@ class Classifier:
         return out
 
 
-def _frame_or_error(source: Source, max_pixels: int) -> npt.NDArray[np.float32] | MnistInferError:
-    """Return the framed digit of one input, or the error that says why there is none."""
+def _attempt(
+    name: str, step: Callable[..., _Prepared], *args: object, **options: object
+) -> _Prepared | MnistInferError:
+    """Run one input's ``step``: its result, or whatever stopped it as that input's named error."""
     try:
-        return frame_source(source, max_pixels=max_pixels)
-    except MnistInferError as error:
-        return error
+        return step(*args, **options)
+    except Exception as error:
+        return named_error(error, name)
 
 
-def _lattice_or_error(source: Source, max_pixels: int) -> Lattice | MnistInferError:
-    """Return the candidate digits of one input, or the error that says why there are none."""
-    try:
-        return lattice_source(source, max_pixels=max_pixels)
-    except MnistInferError as error:
-        return error
+def _in_place(
+    items: Sequence[object],
+    names: Sequence[str],
+    score: Callable[[list[int]], Sequence[_Outcome | MnistInferError]],
+) -> list[_Outcome | MnistInferError]:
+    """Return one outcome per item, in order: an item's error as it is, else what ``score`` gave.
+
+    ``score`` is called once, with the indices of the items that are not errors, and returns
+    their outcomes in that order. If it raises (the model failed), every one of those items
+    gets the error, named.
+    """
+    outcomes: list[_Outcome | MnistInferError | None] = [
+        item if isinstance(item, MnistInferError) else None for item in items
+    ]
+    good = [index for index, item in enumerate(outcomes) if item is None]
+    if good:
+        try:
+            scored = list(score(good))
+        except Exception as error:
+            scored = [named_error(error, names[index]) for index in good]
+        for index, outcome in zip(good, scored, strict=True):
+            outcomes[index] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _rows_of(items: Sequence[object], good: list[int]) -> npt.NDArray[np.float32]:
+    """Stack the framed (28, 28) digits at ``good`` into [n, 784] rows for the model."""
+    digits = [item for index in good if isinstance(item := items[index], np.ndarray)]
+    return np.stack(digits).reshape(len(digits), NUM_PIXELS).astype(np.float32, copy=False)
+
+
+def _framed_items(images: object) -> list[np.ndarray | MnistInferError]:
+    """Return the digits given to ``classify_framed``, one per item: an array's rows, or a list."""
+    if isinstance(images, np.ndarray):
+        return list(to_pixels(images, name="images").reshape(-1, IMAGE_SIDE, IMAGE_SIDE))
+    if isinstance(images, (str, bytes)) or not isinstance(images, Sequence):
+        raise InvalidInputError(
+            f"images: expected framed digits, [N, 28, 28] or [N, 784] float32 in [0, 1] as "
+            f"preprocess returns them, got {type(images).__name__}"
+        )
+    for index, item in enumerate(images):
+        if not isinstance(item, (np.ndarray, MnistInferError)):
+            raise InvalidInputError(
+                f"images: item {index} ({type(item).__name__}) is not a framed digit (a "
+                "(28, 28) array from preprocess) or the MnistInferError that stopped it"
+            )
+    if not images:
+        raise InvalidInputError("images: empty batch; expected at least one framed digit")
+    return [item for item in images if isinstance(item, (np.ndarray, MnistInferError))]
+
+
+def _lattice_items(lattices: object) -> list[Lattice | MnistInferError]:
+    """Check what ``read_segmented`` was given: a sequence of lattices or errors."""
+    if isinstance(lattices, (str, bytes, Lattice)) or not isinstance(lattices, Sequence):
+        raise InvalidInputError(
+            f"lattices: expected a sequence of Lattice (from mnist_infer.segment), "
+            f"got {type(lattices).__name__}"
+        )
+    items: list[Lattice | MnistInferError] = []
+    for index, item in enumerate(lattices):
+        if isinstance(item, MnistInferError):
+            items.append(item)
+            continue
+        if not isinstance(item, Lattice) or not _is_whole(item):
+            what = type(item).__name__ if not isinstance(item, Lattice) else "a malformed Lattice"
+            raise InvalidInputError(
+                f"lattices: item {index} ({what}) is not a Lattice from mnist_infer.segment "
+                "or the MnistInferError that stopped it"
+            )
+        items.append(item)
+    return items
+
+
+def _is_whole(lattice: Lattice) -> bool:
+    """Whether a lattice holds one framed (28, 28) float32 digit per candidate, as segment makes."""
+    framed = lattice.framed
+    return (
+        isinstance(framed, np.ndarray)
+        and framed.dtype == np.float32
+        and framed.shape == (len(lattice.candidates), IMAGE_SIDE, IMAGE_SIDE)
+        and len(lattice.candidates) > 0
+        and bool(np.isfinite(framed).all())
+    )
+
+
+def _flag(value: object, argument: str) -> bool:
+    """Return a True/False option; anything else is refused rather than judged by its truth."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(f"{argument} must be True or False, got {value!r:.60}")
+    return bool(value)
 
 
 def _path_of(source: Source) -> str | None:
@@ -375,9 +497,10 @@ def _path_of(source: Source) -> str | None:
     return source.name if isinstance(source.item, (str, os.PathLike)) else None
 
 
-def _is_distribution(row: npt.NDArray[np.float32]) -> bool:
-    """Whether a row of model output is usable: every value finite."""
-    return bool(np.isfinite(row).all())
+def _check_finite(probabilities: Probabilities, names: Callable[[int], str]) -> None:
+    """Raise ``ModelError`` naming the first row whose model output is not finite."""
+    if not np.isfinite(probabilities.sum()):  # NaN and infinity reach the sum: one pass
+        raise _not_finite(names(int(np.flatnonzero(~np.isfinite(probabilities).all(axis=1))[0])))
 
 
 def _not_a_digit(name: str, row: npt.NDArray[np.float32], threshold: float) -> NotADigitError:
@@ -388,6 +511,7 @@ def _not_a_digit(name: str, row: npt.NDArray[np.float32], threshold: float) -> N
     )
 
 
-def _not_a_distribution(name: str, row: npt.NDArray[np.float32]) -> ModelError:
-    problem = "NaN" if np.isnan(row).any() else "infinity"
-    return ModelError(f"{name}: the model's output holds {problem}, not probabilities")
+def _not_finite(name: str) -> ModelError:
+    return ModelError(
+        f"{name}: the model's output is not finite (NaN or infinity), so it gives no probabilities"
+    )

@@ -32,7 +32,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mnist_infer.errors import InvalidImageError, InvalidInputError
 from mnist_infer.naming import source_name
 
-__all__ = ["FORMATS", "MAX_PIXELS", "SOURCE_SCALE_KEY", "ImageSource", "load_image"]
+__all__ = [
+    "FORMATS",
+    "MAX_PIXELS",
+    "SOURCE_SCALE_KEY",
+    "ImageSource",
+    "check_limit",
+    "check_name",
+    "load_image",
+]
 
 #: Largest image accepted, in pixels (40 megapixels: bigger than any phone photo, far below what
 #: would exhaust memory). Larger files are refused as possible decompression bombs.
@@ -72,12 +80,16 @@ def load_image(
     Raises InvalidImageError for anything that is not a readable, supported image, and
     InvalidInputError for a source of an unsupported type.
     """
+    check_name(name)
+    if max_side is not None:
+        check_limit(max_side, "max_side")
+    check_limit(max_pixels, "max_pixels")
     label = name if name is not None else source_name(source)
     if isinstance(source, Image.Image):
         _check_size(source, label, max_pixels)
         return _to_grey(_first_frame_upright(source, label), label)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
+        data = _bytes_of(source, label)
         if not data:
             raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
         return _decode(io.BytesIO(data), label, max_side, max_pixels)
@@ -93,6 +105,27 @@ def load_image(
         f"{label}: cannot read a {type(source).__name__} as an image; "
         "expected a path, the bytes of an image file, or a PIL image"
     )
+
+
+def check_limit(value: object, argument: str) -> int:
+    """Return ``value`` if it is a positive int (not a bool); else raise ``InvalidInputError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{argument} must be a positive integer, got {value!r:.60}")
+    return value
+
+
+def check_name(name: object) -> None:
+    """Refuse a ``name`` for messages that is neither a str nor None."""
+    if name is not None and not isinstance(name, str):
+        raise InvalidInputError(f"name must be a str or None, got {type(name).__name__}")
+
+
+def _bytes_of(source: bytes | bytearray | memoryview, label: str) -> bytes:
+    """Return the bytes of a bytes-like source; a released memoryview has none to give."""
+    try:
+        return source.tobytes() if isinstance(source, memoryview) else bytes(source)
+    except (ValueError, TypeError, BufferError) as exc:
+        raise InvalidInputError(f"{label}: cannot read its bytes ({_reason(exc)})") from None
 
 
 def _open_path(source: str | os.PathLike[str], label: str) -> io.BufferedReader:

@@ -16,7 +16,10 @@ def source_name(source: object) -> str:
         path = os.fspath(source)
         return path if isinstance(path, str) else repr(path)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"<{len(source)} bytes>"
+        try:
+            return f"<{source.nbytes if isinstance(source, memoryview) else len(source)} bytes>"
+        except ValueError:  # a released memoryview has no length left
+            return "<released memoryview>"
     if isinstance(source, Image.Image):
         return f"<PIL image {source.mode} {source.width}x{source.height}>"
     if isinstance(source, np.ndarray):

@@ -46,6 +46,10 @@ class Prediction:
             "confidence": self.confidence,
             "probabilities": list(self.probabilities),
         }
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= NUM_CLASSES:
+            raise InvalidInputError(
+                f"top_k must be an integer from 1 to {NUM_CLASSES}, got {top_k!r}"
+            )
         if top_k > 1:
             record["top_k"] = [{"digit": d, "probability": p} for d, p in self.top(top_k)]
         return record

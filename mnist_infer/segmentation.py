@@ -29,7 +29,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from mnist_infer.clutter import remove_clutter
-from mnist_infer.errors import NoDigitFoundError, NotALineError
+from mnist_infer.errors import InvalidImageError, NoDigitFoundError, NotALineError
 from mnist_infer.framing import frame_pieces
 from mnist_infer.imageops import box_gap
 from mnist_infer.levels import ANALYSIS_SIDE, SMALL_IMAGE, ink_levels
@@ -47,6 +47,11 @@ __all__ = [
 #: ``MAX_SIDE`` on the longer side), so each digit of a long number is still well resolved.
 LINE_SIDE: Final = 64
 MAX_SIDE: Final = 480
+#: A line is read only when its analysis copy keeps it this many pixels tall: drawn lines of 4
+#: to 40 digits (aspect 3 to 32) all read right down to 15 pixels; 48 digits at 12.5 pixels
+#: read as nothing. So an image may be at most ``MAX_ASPECT`` (30) times longer than it is tall.
+MIN_LINE_PIXELS: Final = 16
+MAX_ASPECT: Final = MAX_SIDE // MIN_LINE_PIXELS
 #: Lines of writing are further apart than this many line heights, and each holds a piece at
 #: least ``LINE_PIECE_HEIGHT`` line heights tall (a whole digit, not a broken stroke).
 LINE_GAP: Final = 0.25
@@ -158,9 +163,12 @@ def analysis_side(size: tuple[int, int]) -> int:
 def number_lattice(image: Image.Image) -> Lattice:
     """Run the front end on a decoded image holding one line of digits; frame every candidate.
 
-    ``image`` is mode "L" or "LA", as ``load_image`` returns it. Raises ``NoDigitFoundError``
-    when it holds no ink, and ``NotALineError`` when its ink lies in several lines.
+    ``image`` is mode "L" or "LA", as ``load_image`` returns it. Raises ``InvalidImageError``
+    when it is over ``MAX_ASPECT`` times longer than it is tall (too thin to read),
+    ``NoDigitFoundError`` when it holds no ink, and ``NotALineError`` when its ink lies in
+    several lines.
     """
+    _check_aspect(image.size)
     levels = ink_levels(image, side=analysis_side(image.size))
     found = find_pieces(levels, remove_clutter(levels.evidence.mask))
     groups, height = _groups(found)
@@ -202,6 +210,17 @@ def number_lattice(image: Image.Image) -> Lattice:
     if not candidates:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     return Lattice(len(atoms), tuple(candidates), np.stack(framed).astype(np.float32))
+
+
+def _check_aspect(size: tuple[int, int]) -> None:
+    """Refuse an image too long for its height: its analysis copy would lose the strokes."""
+    aspect = max(size) / max(1, min(size))
+    if aspect > MAX_ASPECT:
+        raise InvalidImageError(
+            f"too long for its height to read as one line ({size[0]}x{size[1]}, {aspect:.0f} "
+            f"to 1; at most {MAX_ASPECT} to 1, about {MAX_ASPECT} digits): crop it to the number, "
+            "or read a long number in parts"
+        )
 
 
 def _widest_aspect(found: InkPieces, groups: list[list[Piece]]) -> float:
@@ -248,7 +267,9 @@ def best_reading(lattice: Lattice, log_scores: npt.NDArray[np.float64]) -> list[
             best[candidate.stop] = score
             back[candidate.stop] = index
     if not np.isfinite(best[lattice.atoms]):
-        raise NoDigitFoundError("no reading covers the ink")
+        raise NoDigitFoundError(
+            "the ink could not be cut into digits (no run of candidates covers it)"
+        )
     chosen: list[int] = []
     end = lattice.atoms
     while end > 0:

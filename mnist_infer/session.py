@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -145,9 +145,17 @@ class ModelSession:
         )
         self._output_names = [OUTPUT_NAME]
         self._local = threading.local()  # per-thread scratch buffers, see _scratch
-        self.info = _check_contract(
-            self._session, model_file, threads=self.threads, providers=self.providers
-        )
+        try:
+            self.info = _check_contract(
+                self._session, model_file, threads=self.threads, providers=self.providers
+            )
+        except ModelError:
+            raise
+        except Exception as exc:  # onnxruntime's accessors on a strange model
+            raise ModelError(
+                f"{model_file.location}: cannot read the model's inputs, outputs or metadata "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
 
     def probabilities(self, rows: np.ndarray) -> Probabilities:
         """Run validated [N, 784] pixels (any dtype ``arrays`` accepts) through the model."""
@@ -199,20 +207,26 @@ def _provider_names(providers: str | Sequence[str] | None) -> tuple[str, ...]:
     """Return the execution providers asked for, checked against those onnxruntime has."""
     if providers is None:
         return DEFAULT_PROVIDERS
-    names = (providers,) if isinstance(providers, str) else tuple(providers)
     available = ort.get_available_providers()
+    if isinstance(providers, str):
+        names: tuple[object, ...] = (providers,)
+    elif isinstance(providers, Iterable) and not isinstance(providers, (bytes, bytearray)):
+        names = tuple(providers)
+    else:
+        names = ()
     if not names or not all(isinstance(name, str) for name in names):
         raise InvalidInputError(
-            f"providers must be a provider name or a sequence of them, got {providers!r}; "
+            f"providers must be a provider name or a sequence of them, got {providers!r:.60}; "
             f"available: {', '.join(available)}"
         )
-    missing = [name for name in names if name not in available]
+    checked = tuple(name for name in names if isinstance(name, str))
+    missing = [name for name in checked if name not in available]
     if missing:
         raise ModelError(
             f"execution provider(s) {', '.join(missing)} not available here; "
             f"available: {', '.join(available)}"
         )
-    return names
+    return checked
 
 
 def _create_session(

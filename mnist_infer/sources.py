@@ -10,7 +10,7 @@ onnxruntime, so the CLI's decoding worker processes can use it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -20,9 +20,9 @@ from PIL import Image
 
 from mnist_infer.arrays import as_image, line_image
 from mnist_infer.clutter import remove_clutter
-from mnist_infer.errors import InvalidInputError, MnistInferError, SeveralDigitsError
+from mnist_infer.errors import InvalidInputError, SeveralDigitsError, named_error
 from mnist_infer.framing import frame_pieces
-from mnist_infer.images import MAX_PIXELS, load_image
+from mnist_infer.images import MAX_PIXELS, check_limit, check_name, load_image
 from mnist_infer.levels import DECODE_SIDE, ink_levels
 from mnist_infer.naming import describe_item
 from mnist_infer.pieces import InkPieces, find_pieces
@@ -35,10 +35,10 @@ __all__ = [
     "each_source",
     "frame_source",
     "lattice_source",
+    "names_for",
     "preprocess",
     "segment",
     "sources_of",
-    "with_name",
 ]
 
 #: Anything that holds one image: an MNIST-format array, a PIL image, a path, or image-file bytes.
@@ -48,7 +48,7 @@ ImageInput: TypeAlias = (
 #: The input types that are decoded as image files (everything but numpy arrays).
 IMAGE_SOURCE_TYPES = (Image.Image, str, os.PathLike, bytes, bytearray, memoryview)
 
-_E = TypeVar("_E", bound=MnistInferError)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def sources_of(x: object) -> tuple[list[Source], bool]:
     return [Source(x, describe_item(x))], True
 
 
-def each_source(inputs: object, names: Sequence[str] | None = None) -> list[Source]:
+def each_source(inputs: object, names: object = None) -> list[Source]:
     """Name each input of an iterable of inputs, refusing a single input passed by mistake.
 
     A string, bytes, a path or a PIL image is one input, not a sequence of them: iterating it
@@ -96,23 +96,31 @@ def each_source(inputs: object, names: Sequence[str] | None = None) -> list[Sour
             f"expected an iterable of inputs (a list of paths, bytes, PIL images or arrays), "
             f"got {type(inputs).__name__}"
         ) from None
-    if names is None:
-        return [Source(item, describe_item(item, index)) for index, item in enumerate(items)]
-    labels = list(names)
-    if len(labels) != len(items) or not all(isinstance(label, str) for label in labels):
-        raise InvalidInputError(f"expected one name (a str) per input: {len(items)} inputs")
+    labels = names_for(names, len(items), lambda index: describe_item(items[index], index))
     return [Source(item, label) for item, label in zip(items, labels, strict=True)]
 
 
-def with_name(error: _E, name: str) -> _E:
-    """Return ``error`` with ``name`` at the start of its message (unchanged if already there)."""
-    message = str(error)
-    if message.startswith(name):
-        return error
-    renamed = type(error)(f"{name}: {message}")
-    renamed.__dict__.update(error.__dict__)
-    renamed.__cause__ = error.__cause__
-    return renamed
+def names_for(
+    names: object, count: int, default: Callable[[int], str], *, none_allowed: bool = False
+) -> list[str]:
+    """Return one name per input: ``names`` checked (an iterable of str), or the defaults.
+
+    With ``none_allowed``, an entry may be None (it then takes its default name). Anything
+    else (a number, one str, the wrong count) is an ``InvalidInputError`` naming ``names``.
+    """
+    if names is None:
+        return [default(index) for index in range(count)]
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise InvalidInputError(
+            f"names: expected one name (a str) per input, got {type(names).__name__}"
+        )
+    labels = list(names)
+    if len(labels) != count:
+        raise InvalidInputError(f"names: {len(labels)} names for {count} inputs; give one each")
+    for index, label in enumerate(labels):
+        if not isinstance(label, str) and not (none_allowed and label is None):
+            raise InvalidInputError(f"names: name {index} is a {type(label).__name__}, not a str")
+    return [label if label is not None else default(index) for index, label in enumerate(labels)]
 
 
 def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.float32]:
@@ -124,7 +132,11 @@ def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray
     grouped into ink pieces (``pieces``), refused if it holds several digits side by side
     (``segmentation``), and its main ink mass framed (``framing``).
     """
-    item, name = source.item, source.name
+    return _named(source.name, _frame, source.item, source.name, max_pixels)
+
+
+def _frame(item: object, name: str, max_pixels: int) -> npt.NDArray[np.float32]:
+    """``frame_source``'s stages, in order."""
     if isinstance(item, np.ndarray):
         return as_image(item, name=name)
     if not isinstance(item, IMAGE_SOURCE_TYPES):
@@ -133,15 +145,27 @@ def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray
             "a PIL image, a path or the bytes of an image file"
         )
     image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
-    try:
-        levels = ink_levels(image)
-        found = find_pieces(levels, remove_clutter(levels.evidence.mask))
-        chosen = found.digit()
-        _refuse_several(found)
-        framed: npt.NDArray[np.float32] = frame_pieces(found, chosen)
-    except MnistInferError as error:
-        raise with_name(error, name) from error.__cause__
+    levels = ink_levels(image)
+    found = find_pieces(levels, remove_clutter(levels.evidence.mask))
+    chosen = found.digit()
+    _refuse_several(found)
+    framed: npt.NDArray[np.float32] = frame_pieces(found, chosen)
     return framed
+
+
+def _named(name: str, step: Callable[..., _T], *args: object) -> _T:
+    """Run one input's ``step``; whatever it raises is raised as that input's named error.
+
+    An unexpected exception (a bug in a stage or a decoder, memory running out) becomes an
+    ``InternalError``, so a caller keeping errors in place never meets anything else.
+    """
+    try:
+        return step(*args)
+    except Exception as error:
+        named = named_error(error, name)
+        if named is error:
+            raise
+        raise named from named.__cause__
 
 
 def _refuse_several(found: InkPieces) -> None:
@@ -162,19 +186,21 @@ def lattice_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> Lattice:
     ``segmentation`` groups and cuts into candidate digits. A 2-D numpy array of any size is an
     image too (0 is background, as in MNIST; uint8 0-255, float 0-1 or bool).
     """
-    item, name = source.item, source.name
+    return _named(source.name, _lattice, source.item, source.name, max_pixels)
+
+
+def _lattice(item: object, name: str, max_pixels: int) -> Lattice:
+    """``lattice_source``'s stages, in order."""
     if isinstance(item, np.ndarray):
-        item = line_image(item, name=name)
-    elif not isinstance(item, IMAGE_SOURCE_TYPES):
+        image = load_image(line_image(item, name=name), name=name, max_pixels=max_pixels)
+    elif isinstance(item, IMAGE_SOURCE_TYPES):
+        image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
+    else:
         raise InvalidInputError(
             f"{name}: cannot read a {type(item).__name__}; expected a 2-D numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
-    try:
-        return number_lattice(image)
-    except MnistInferError as error:
-        raise with_name(error, name) from error.__cause__
+    return number_lattice(image)
 
 
 def segment(x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Lattice:
@@ -184,8 +210,7 @@ def segment(x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIX
     result is picklable; ``Classifier.read_segmented`` scores it. Images over ``max_pixels``
     are refused as possible decompression bombs.
     """
-    source = Source(x, name if name is not None else describe_item(x))
-    return lattice_source(source, max_pixels=max_pixels)
+    return lattice_source(_source(x, name), max_pixels=check_limit(max_pixels, "max_pixels"))
 
 
 def preprocess(
@@ -199,5 +224,10 @@ def preprocess(
     with ``name`` (default: the path, or a description of the input). Images over
     ``max_pixels`` are refused as possible decompression bombs.
     """
-    source = Source(x, name if name is not None else describe_item(x))
-    return frame_source(source, max_pixels=max_pixels)
+    return frame_source(_source(x, name), max_pixels=check_limit(max_pixels, "max_pixels"))
+
+
+def _source(x: object, name: object) -> Source:
+    """Name the one input of ``preprocess`` or ``segment``: ``name``, else its description."""
+    check_name(name)
+    return Source(x, name if isinstance(name, str) else describe_item(x))

@@ -49,12 +49,17 @@ def shifted_views(rows: Rows) -> Rows:
 def combine_views(probabilities: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Combine the views' probabilities [N * 9, 10] into one row per digit [N, 10].
 
-    Geometric mean over the nine views, renormalised to sum to 1 (computed in log space).
+    Geometric mean over the nine views, renormalised to sum to 1 (computed in log space). A
+    digit any of whose views holds a value that is not finite (a broken model) comes out as
+    NaN, so the caller's check of the output sees it: the floor would hide a -inf.
     """
-    logs = np.log(np.maximum(probabilities.astype(np.float64), _FLOOR))
-    mean = logs.reshape(-1, len(SHIFTS), NUM_CLASSES).mean(axis=1)
+    views = probabilities.astype(np.float64).reshape(-1, len(SHIFTS), NUM_CLASSES)
+    broken = ~np.isfinite(views).all(axis=(1, 2))
+    logs = np.log(np.maximum(np.where(np.isfinite(views), views, 1.0), _FLOOR))
+    mean = logs.mean(axis=1)
     mean -= mean.max(axis=1, keepdims=True)
     combined = np.exp(mean)
     combined /= combined.sum(axis=1, keepdims=True)
+    combined[broken] = np.nan
     result: npt.NDArray[np.float32] = combined.astype(np.float32)
     return result

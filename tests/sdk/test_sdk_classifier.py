@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -198,29 +199,51 @@ def test_a_model_that_is_not_a_path_is_refused_clearly(model: object) -> None:
         Classifier(model)  # type: ignore[arg-type]
 
 
-def test_a_model_whose_output_is_not_finite_gives_an_error_in_place(
-    tmp_path: Path, digit_file: Path
-) -> None:
-    path = tmp_path / "nan.onnx"
-    weights = numpy_helper.from_array(np.full((784, 10), np.nan, np.float32), "W")
+def constant_output_model(path: Path, value: float) -> Path:
+    """An ONNX model honouring the contract whose every output is ``value`` (NaN, +inf...)."""
+    zeros = numpy_helper.from_array(np.zeros((784, 10), np.float32), "W")
+    constant = numpy_helper.from_array(np.full((10,), value, np.float32), "B")
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["pixels", "W"], ["probabilities"])],
-        "nan",
+        [
+            helper.make_node("MatMul", ["pixels", "W"], ["zeros"]),
+            helper.make_node("Add", ["zeros", "B"], ["probabilities"]),
+        ],
+        "constant",
         [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 784])],
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 10])],
-        [weights],
+        [zeros, constant],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     helper.set_model_props(model, {MetadataKey.CONTRACT_VERSION: "1"})
     onnx.save(model, path)
-    broken = Classifier(path)
-    with pytest.raises(ModelError, match=r"three\.png: the model's output holds NaN"):
-        broken.predict(digit_file)
-    (outcome,) = broken.classify_each([digit_file])
-    assert isinstance(outcome, ModelError)
-    with pytest.raises(ModelError, match="array row 0: the model's output holds NaN"):
+    return path
+
+
+NOT_FINITE = "the model's output is not finite (NaN or infinity), so it gives no probabilities"
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_a_model_whose_output_is_not_finite_says_so_in_every_call(
+    tmp_path: Path, digit_file: Path, value: float
+) -> None:
+    broken = Classifier(constant_output_model(tmp_path / "broken.onnx", value))
+    for call in (broken.predict, broken.predict_proba, broken.classify):
+        with pytest.raises(ModelError) as raised:
+            call(digit_file)
+        assert str(raised.value) == f"{digit_file}: {NOT_FINITE}"
+    with pytest.raises(ModelError, match=f"^array row 0: {re.escape(NOT_FINITE)}$"):
         broken.predict(np.zeros((28, 28), np.uint8))
+    with pytest.raises(ModelError, match=f"^item 0: {re.escape(NOT_FINITE)}$"):
+        broken.predict_proba_framed(np.zeros((1, 28, 28), np.float32))
+    for outcome in (
+        *broken.classify_each([digit_file, np.zeros((28, 28), np.uint8)]),
+        *broken.read_each([digit_file]),
+    ):
+        assert isinstance(outcome, ModelError)
+        assert str(outcome).endswith(NOT_FINITE)
+    (framed,) = broken.classify_framed(np.zeros((1, 28, 28), np.float32), ["upload"])
+    assert str(framed) == f"upload: {NOT_FINITE}"
 
 
 # --- every input type -------------------------------------------------------------------------
