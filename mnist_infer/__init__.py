@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnist_infer._version import __version__
 from mnist_infer.errors import (
+    InternalError,
     InvalidImageError,
     InvalidInputError,
     MnistInferError,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Classifier",
     "DigitReading",
+    "InternalError",
     "InvalidImageError",
     "InvalidInputError",
     "Lattice",

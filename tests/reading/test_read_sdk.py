@@ -146,3 +146,107 @@ def test_best_reading_takes_the_best_joint_score() -> None:
     lattice = Lattice(3, candidates, np.zeros((4, 28, 28), np.float32))
     assert best_reading(lattice, np.log(np.array([0.9, 0.9, 0.99, 0.9]))) == [2, 3]
     assert best_reading(lattice, np.log(np.array([0.99, 0.99, 0.5, 0.9]))) == [0, 1, 3]
+
+
+#: Digits as polylines in a unit box (x, y from the top left), for drawing lines of any length.
+STROKES = {
+    0: [(0.2, 0.1), (0.8, 0.1), (0.8, 0.9), (0.2, 0.9), (0.2, 0.1)],
+    1: [(0.5, 0.1), (0.5, 0.9)],
+    2: [(0.2, 0.1), (0.8, 0.1), (0.8, 0.5), (0.2, 0.9), (0.8, 0.9)],
+    3: [(0.2, 0.1), (0.8, 0.1), (0.5, 0.5), (0.8, 0.9), (0.2, 0.9)],
+    4: [(0.7, 0.9), (0.7, 0.1), (0.2, 0.6), (0.85, 0.6)],
+    7: [(0.2, 0.1), (0.8, 0.1), (0.4, 0.9)],
+}
+
+
+def drawn_line(digits: list[int], size: tuple[int, int]) -> bytes:
+    """A PNG of ``digits`` drawn as Pillow polylines side by side, squeezed into ``size``."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("L", size, 255)
+    pen = ImageDraw.Draw(image)
+    box = width / len(digits)
+    for position, digit in enumerate(digits):
+        points = [(position * box + x * box, y * height) for x, y in STROKES[digit]]
+        pen.line(points, fill=0, width=max(2, round(min(box, height) / 10)))
+    buffer = BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("count", "size"), [(100, (9990, 30)), (200, (20000, 30))])
+def test_a_line_too_long_to_read_is_its_own_error_and_costs_no_other(
+    classifier: Classifier, count: int, size: tuple[int, int]
+) -> None:
+    rng = np.random.default_rng(count)
+    strip = drawn_line([int(d) for d in rng.choice(list(STROKES), count)], size)
+    good = drawn_line([4, 2, 7], (240, 100))
+    first, middle, last = classifier.read_each([good, strip, good], names=["a", "strip", "c"])
+    assert isinstance(first, Reading)
+    assert isinstance(last, Reading)
+    assert first.text == last.text == "427"
+    assert isinstance(middle, InvalidImageError)
+    assert str(middle).startswith(f"strip: too long for its height to read as one line ({size[0]}x")
+    with pytest.raises(InvalidImageError, match=r"^<\d+ bytes>: too long for its height"):
+        classifier.read(strip)
+    (outcome,) = classifier.read_each([strip])
+    assert str(outcome).startswith(f"item 0 <{len(strip)} bytes>: too long for its height")
+
+
+def test_a_line_at_the_aspect_limit_is_still_read(classifier: Classifier) -> None:
+    from mnist_infer.segmentation import MAX_ASPECT
+
+    digits = [int(d) for d in np.random.default_rng(3).choice(list(STROKES), 24)]
+    reading = classifier.read(drawn_line(digits, (MAX_ASPECT * 100, 100)))
+    assert reading.text == "".join(map(str, digits))
+
+
+def test_read_segmented_keeps_errors_and_unreadable_lattices_in_place(
+    classifier: Classifier, draw: type
+) -> None:
+    from mnist_infer import segment
+
+    good = segment(draw.digit(7))
+    # Two atoms, but no candidate covers the second: no reading covers the whole line.
+    gap = Lattice(2, (Candidate(0, 1, (0, 0, 10, 20), 0.0),), good.framed[:1])
+    stopped = InvalidImageError("upload.png: not a supported image format")
+    outcomes = classifier.read_segmented([good, gap, stopped, good], ["a", "gap", None, None])
+    assert isinstance(outcomes[0], Reading)
+    assert outcomes[0].text == "7"
+    assert outcomes[0].path == "a"
+    assert isinstance(outcomes[1], NoDigitFoundError)
+    assert str(outcomes[1]).startswith("gap: the ink could not be cut into digits")
+    assert outcomes[2] is stopped
+    assert isinstance(outcomes[3], Reading)
+    assert outcomes[3].path is None
+
+
+def test_an_unexpected_failure_inside_one_input_is_that_inputs_error(
+    classifier: Classifier, draw: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a stage costs only the input it met: an InternalError in its place, named."""
+    from mnist_infer import InternalError, sources
+
+    real = sources.number_lattice
+
+    def flaky(image: object) -> Lattice:
+        if getattr(image, "size", None) == (99, 99):
+            raise ZeroDivisionError("division by zero")
+        return real(image)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources, "number_lattice", flaky)
+    from PIL import Image
+
+    good = draw.digit(3)
+    outcomes = classifier.read_each([good, Image.new("L", (99, 99)), good], names=["a", "b", "c"])
+    assert [getattr(o, "text", None) for o in outcomes] == ["3", None, "3"]
+    assert isinstance(outcomes[1], InternalError)
+    assert str(outcomes[1]) == (
+        "b: internal error while processing this input (ZeroDivisionError: division by zero); "
+        "please report it"
+    )
+    with pytest.raises(InternalError, match=r"^<PIL image L 99x99>: internal error"):
+        classifier.read(Image.new("L", (99, 99)))
