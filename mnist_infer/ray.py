@@ -9,8 +9,13 @@ never fails the batch or the job::
     from mnist_infer.ray import BatchClassifier
 
     files = ray.data.read_binary_files("s3://bucket/scans/", include_paths=True)
-    results = files.map_batches(BatchClassifier, concurrency=4, batch_size=256)
+    cpus = int(ray.cluster_resources()["CPU"])
+    results = files.map_batches(BatchClassifier, concurrency=(1, cpus), batch_size=256)
     results.write_parquet("s3://bucket/digits/")
+
+The pool grows from one actor as work queues up (``concurrency=(1, cpus)``). A fixed pool as large
+as the cluster (``concurrency=cpus``) takes every CPU before the files are read, and on a small
+cluster the read tasks then wait forever.
 
 Batches may hold a ``bytes`` column (``read_binary_files``; the file as written, decoded by
 mnist-infer: EXIF orientation, transparency, size limits) or an ``image`` column (``read_images``:
@@ -21,7 +26,7 @@ their errors.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from mnist_infer.errors import InvalidInputError, MnistInferError
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 
     from mnist_infer.results import Prediction
 
-__all__ = ["RESULT_COLUMNS", "BatchClassifier"]
+__all__ = ["RESULT_COLUMNS", "BatchClassifier", "results_table"]
 
 #: The columns of every result batch, in order; ``error`` is null on success, the others on error.
 RESULT_COLUMNS: Final = ("path", "digit", "confidence", "probabilities", "error")
@@ -70,8 +75,31 @@ class BatchClassifier:
             if "path" in columns
             else [f"row {index}" for index in range(len(inputs))]
         )
-        outcomes = self._classifier.classify_each(inputs, names=paths)
-        return _table(paths, outcomes)
+        return results_table(paths, self._each(inputs, paths))
+
+    def classify_paths(self, paths: list[str], names: list[str]) -> pa.Table:
+        """Classify local files by path in this process; the rows as for a batch.
+
+        For files Ray cannot read by name: a name that is not UTF-8 (Arrow strings are UTF-8), or
+        a file that is not a regular file (a FIFO would block a read task). ``names`` name the
+        rows and start their errors.
+        """
+        return results_table(names, self._each(paths, names))
+
+    def _each(self, inputs: list[Any], names: list[str]) -> list[Prediction | MnistInferError]:
+        """``classify_each``, and if it raises, each input alone: one costs only its own row."""
+        try:
+            return self._classifier.classify_each(inputs, names=names)
+        except Exception:  # which input raised is unknown: classify them one at a time
+            return [self._alone(item, name) for item, name in zip(inputs, names, strict=True)]
+
+    def _alone(self, item: Any, name: str) -> Prediction | MnistInferError:
+        try:
+            return self._classifier.classify_each([item], names=[name])[0]
+        except Exception as error:
+            detail = " ".join(str(error).split())
+            kind = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+            return MnistInferError(f"{name}: could not be processed ({kind})")
 
 
 def _columns_of(batch: Any) -> set[str]:
@@ -107,20 +135,43 @@ def _as_picture(pixels: Any) -> Any:
     return Image.fromarray(array)
 
 
-def _table(paths: list[str], outcomes: list[Prediction | MnistInferError]) -> pa.Table:
+def results_table(
+    paths: Sequence[str], outcomes: Sequence[Prediction | MnistInferError]
+) -> pa.Table:
+    """Return the rows of ``RESULT_COLUMNS``: one per outcome, in order, named by ``paths``."""
     import pyarrow as pa
 
     good = [None if isinstance(outcome, Exception) else outcome for outcome in outcomes]
     return pa.table(
         {
-            "path": pa.array(paths, pa.string()),
+            "path": pa.array([_utf8(path) for path in paths], pa.string()),
             "digit": pa.array([p.digit if p else None for p in good], pa.int64()),
             "confidence": pa.array([p.confidence if p else None for p in good], pa.float64()),
             "probabilities": pa.array(
                 [list(p.probabilities) if p else None for p in good], pa.list_(pa.float64())
             ),
             "error": pa.array(
-                [str(o) if isinstance(o, Exception) else None for o in outcomes], pa.string()
+                [_utf8(str(o)) if isinstance(o, Exception) else None for o in outcomes],
+                pa.string(),
             ),
         }
+    )
+
+
+def _utf8(text: str) -> str:
+    r"""``text`` as Arrow can hold it (UTF-8): a byte of a name that was not UTF-8 shows as \xNN.
+
+    Python keeps such bytes as lone surrogates (surrogateescape), as the CLI shows them.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
+    return "".join(
+        f"\\x{ord(char) - 0xDC00:02x}"
+        if 0xDC80 <= ord(char) <= 0xDCFF
+        else char.encode("utf-8", "backslashreplace").decode()
+        for char in text
     )

@@ -193,19 +193,42 @@ def info(
     raise typer.Exit(run_info(json_output=json_output, model=model, threads=threads))
 
 
+def _image_output(output: str) -> str:
+    from mnist_infer.cli.framing_preview import OUTPUT_FORMATS, STDOUT_NAME
+
+    if output == STDOUT_NAME:
+        return output
+    if output == "":
+        raise typer.BadParameter("an empty string names no file; give a file name or -")
+    suffix = Path(output).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        problem = f"{suffix!r} is not a format it writes" if suffix else "no suffix names a format"
+        raise typer.BadParameter(
+            f"{output!r}: {problem}; end it with one of {' '.join(OUTPUT_FORMATS)}, "
+            "or give - for a PNG on standard output"
+        )
+    return output
+
+
 @app.command("preprocess")
 def preprocess_command(
     source: Annotated[
         str, typer.Argument(help="Image file, or - for image bytes on stdin.", metavar="IN")
     ],
     output: Annotated[
-        Path, typer.Argument(help="Where to write the 28x28 PNG.", metavar="OUT.png")
+        str,
+        typer.Argument(
+            help="Where to write the 28x28 image, in the format its suffix names (.png, .jpg, "
+            ".bmp, .gif, .tif, .webp, .pgm, .ppm, .pbm), or - for a PNG on standard output.",
+            metavar="OUT",
+            callback=_image_output,
+        ),
     ],
     scale: Annotated[
         int, typer.Option("--scale", "-s", min=1, max=64, help="Enlarge by this factor (nearest).")
     ] = 1,
 ) -> None:
-    """Write what the model sees for IN: the 28x28 MNIST-framed digit, white on black, as PNG."""
+    """Write what the model sees for IN: the 28x28 MNIST-framed digit, white on black."""
     from mnist_infer.cli.framing_preview import run_preprocess
 
     _non_empty_paths([source])

@@ -2,22 +2,35 @@
 
 The files are read by Ray Data (``read_binary_files``; any URI pyarrow's filesystems understand,
 ``s3://`` and ``gs://`` among them), classified by ``mnist_infer.ray.BatchClassifier`` actors,
-and written as Parquet (a folder of part files, one row per input). Without ``--address`` a local
-Ray is started on this machine's cores. Ray comes with the ``ray`` extra.
+and written as Parquet (a folder of part files, one row per input). Local sources are looked at
+here first, folders as ``predict -r`` lists them: a file whose name is not UTF-8 (Arrow strings
+cannot hold it), that is not a regular file (a FIFO would block a read task) or that is missing
+is classified by path in this process, and a folder that cannot be listed is an error row, so
+each costs only its own row. Without ``--address`` a local Ray is started on this machine's
+cores. Ray comes with the ``ray`` extra.
 """
 
 from __future__ import annotations
 
 import glob
 import logging
+import stat
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnist_infer._cores import usable_cores
-from mnist_infer.cli.console import CommandError, error_line, flush_output, write_error, write_line
-from mnist_infer.cli.inputs import IMAGE_SUFFIXES
+from mnist_infer.cli.console import (
+    CommandError,
+    error_line,
+    flush_output,
+    printable,
+    write_error,
+    write_line,
+)
+from mnist_infer.cli.inputs import IMAGE_SUFFIXES, folder_entries, is_folder
 
 __all__ = ["run_batch"]
 
@@ -42,10 +55,10 @@ def run_batch(
         return 1
     try:
         _check_output(output)
-        paths = _expand(sources)
+        found = _expand(sources)
         _start(ray, address)
-        rows, failures = _classify(ray, paths, output, actors, batch_size, model)
-        write_line(f"{rows} result(s) written to {output}")
+        rows, failures = _classify(ray, found, output, actors, batch_size, model)
+        write_line(f"{rows} result(s) written to {printable(output)}")
         flush_output()
     except CommandError as error:
         error_line(str(error))
@@ -68,18 +81,69 @@ def _check_output(output: str) -> None:
         raise CommandError(f"{output}: already exists; choose another --output or remove it")
 
 
-def _expand(sources: Sequence[str]) -> list[str]:
-    """Local globs become their matches; folders, files and URIs go to Ray as given."""
-    paths: list[str] = []
+@dataclass
+class _Sources:
+    """What a job reads: listed by Ray, files read by Ray, files read here, listing errors."""
+
+    listed: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    by_path: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def add_file(self, path: str) -> None:
+        """Take a local file with an image suffix: for Ray if Ray can open it by name."""
+        if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+            (self.files if _ray_can_read(path) else self.by_path).append(path)
+        elif not _exists(path):
+            self.failed.append((path, f"{path}: no such file or folder"))
+
+    def add_folder(self, folder: str) -> None:
+        """Take a local folder: Ray lists it, unless it holds what Ray cannot read or list."""
+        entries = folder_entries(folder, recursive=True)
+        if all(entry.path is not None and _ray_can_read(entry.path) for entry in entries):
+            self.listed.append(folder)  # Ray's listing is faster than a list of its files
+            return
+        for entry in entries:
+            if entry.error is not None:
+                self.failed.append((entry.label, entry.error))
+            elif entry.path is not None:
+                self.add_file(entry.path)
+
+
+def _expand(sources: Sequence[str]) -> _Sources:
+    """URIs go to Ray as given; local globs, folders (recursively) and files are looked at here."""
+    found = _Sources()
     for source in sources:
-        if "://" not in source and glob.has_magic(source):
-            matches = sorted(glob.glob(source, recursive=True))  # noqa: PTH207 - absolute too
-            if not matches:
+        if "://" in source:
+            found.listed.append(source)
+            continue
+        paths = [source]
+        if glob.has_magic(source):
+            paths = sorted(glob.glob(source, recursive=True))  # noqa: PTH207 - absolute too
+            if not paths:
                 raise CommandError(f"{source}: no file matches this pattern")
-            paths.extend(matches)
-        else:
-            paths.append(source)
-    return paths
+        for path in paths:
+            if is_folder(path):
+                found.add_folder(path)
+            else:
+                found.add_file(path)
+    return found
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists() or Path(path).is_symlink()
+    except (OSError, ValueError):
+        return False
+
+
+def _ray_can_read(path: str) -> bool:
+    """Whether Ray can read ``path`` by name: a regular file whose name is UTF-8."""
+    try:
+        path.encode("utf-8")
+        return stat.S_ISREG(Path(path).stat().st_mode)
+    except (UnicodeEncodeError, OSError, ValueError):
+        return False
 
 
 def _start(ray: Any, address: str | None) -> None:
@@ -103,33 +167,69 @@ def _start(ray: Any, address: str | None) -> None:
 
 def _classify(
     ray: Any,
-    paths: list[str],
+    sources: _Sources,
     output: str,
     actors: int | None,
     batch_size: int,
     model: Path | None,
 ) -> tuple[int, int]:
     """Run the job; return (rows written, rows with an error)."""
-    from mnist_infer.ray import BatchClassifier
+    from mnist_infer.errors import MnistInferError
 
     pool = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
     try:
-        files = ray.data.read_binary_files(
-            paths,
-            include_paths=True,
-            file_extensions=sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES),
+        parts = _parts(ray, sources, pool, batch_size, model)
+        if not parts:
+            raise CommandError("no image files to classify")
+        results = _union(parts).materialize()
+        results.write_parquet(output)
+        errors = results.select_columns(["error"]).to_pandas()["error"]
+    except CommandError:
+        raise
+    except MnistInferError as error:  # the model, loaded here for the files read by path
+        raise CommandError(str(error)) from None
+    except Exception as error:  # a missing source, an unreachable bucket, a failed model load
+        raise CommandError(f"batch job failed ({_reason(error)})") from None
+    return len(errors), int(errors.notna().sum())
+
+
+def _parts(
+    ray: Any, sources: _Sources, pool: int, batch_size: int, model: Path | None
+) -> list[Any]:
+    """Return the job's datasets of result rows: read by Ray, read here, listing errors."""
+    from mnist_infer.errors import MnistInferError
+    from mnist_infer.ray import BatchClassifier, results_table
+
+    reads = []
+    if sources.listed:
+        suffixes = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
+        reads.append(
+            ray.data.read_binary_files(sources.listed, include_paths=True, file_extensions=suffixes)
         )
-        results = files.map_batches(
+    if sources.files:
+        reads.append(ray.data.read_binary_files(sources.files, include_paths=True))
+    parts = [
+        read.map_batches(
             BatchClassifier,
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=pool),
             batch_size=batch_size,
             fn_constructor_kwargs={"model": str(model)} if model is not None else None,
-        ).materialize()
-        results.write_parquet(output)
-        errors = results.select_columns(["error"]).to_pandas()["error"]
-    except Exception as error:  # a missing source, an unreachable bucket, a failed model load
-        raise CommandError(f"batch job failed ({_reason(error)})") from None
-    return len(errors), int(errors.notna().sum())
+        )
+        for read in ([_union(reads)] if reads else [])
+    ]
+    if sources.by_path:
+        table = BatchClassifier(model).classify_paths(sources.by_path, sources.by_path)
+        parts.append(ray.data.from_arrow(table))
+    if sources.failed:
+        labels = [label for label, _ in sources.failed]
+        errors = [MnistInferError(message) for _, message in sources.failed]
+        parts.append(ray.data.from_arrow(results_table(labels, errors)))
+    return parts
+
+
+def _union(datasets: list[Any]) -> Any:
+    """One dataset of the rows of all ``datasets`` (Ray's ``union`` needs two or more)."""
+    return datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
 
 
 def _reason(error: BaseException) -> str:

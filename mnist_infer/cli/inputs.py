@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["IMAGE_SUFFIXES", "STDIN_NAME", "Entry", "expand_paths", "is_folder", "read_stdin"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "STDIN_NAME",
+    "Entry",
+    "expand_paths",
+    "folder_entries",
+    "is_folder",
+    "read_stdin",
+]
 
 #: File name endings treated as images when a folder is given (compared case-insensitively).
 IMAGE_SUFFIXES: Final = frozenset(
@@ -55,7 +63,7 @@ def expand_paths(
             stdin = stdin or _stdin_entry(read)
             entries.append(Entry(label=given, data=stdin.data, error=_named(given, stdin.error)))
         elif is_folder(given):
-            entries.extend(_folder_entries(given, recursive=recursive))
+            entries.extend(folder_entries(given, recursive=recursive))
         else:
             entries.append(Entry(label=given, path=given))  # decoding reports what is wrong
     return entries
@@ -94,7 +102,7 @@ def is_folder(path: str) -> bool:
         return False
 
 
-def _folder_entries(folder: str, *, recursive: bool) -> list[Entry]:
+def folder_entries(folder: str, *, recursive: bool) -> list[Entry]:
     """List the image files under ``folder``, and an entry per unreadable folder, by path."""
     files: list[str] = []
     failures: list[Entry] = []
