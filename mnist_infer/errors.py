@@ -71,7 +71,7 @@ class InternalError(MnistInferError):
 def with_name(error: _E, name: str) -> _E:
     """Return ``error`` with ``name`` at the start of its message (unchanged if already there)."""
     message = str(error)
-    if message.startswith(f"{name}:"):
+    if not name or message.startswith(f"{name}:"):
         return error
     renamed = type(error)(f"{name}: {message}")
     renamed.__dict__.update(error.__dict__)

@@ -25,7 +25,14 @@ class Prediction:
     @classmethod
     def from_probabilities(cls, row: npt.ArrayLike) -> Prediction:
         """Build a prediction from one row of ten probabilities."""
-        values = tuple(float(p) for p in np.asarray(row, dtype=np.float64).ravel())
+        try:
+            values = tuple(float(p) for p in np.asarray(row, dtype=np.float64).ravel())
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"probabilities: not numbers ({exc})") from None
+        if len(values) != NUM_CLASSES:
+            raise InvalidInputError(
+                f"probabilities: expected {NUM_CLASSES} values, one per digit, got {len(values)}"
+            )
         digit = max(range(len(values)), key=values.__getitem__)
         return cls(digit=digit, confidence=values[digit], probabilities=values)
 

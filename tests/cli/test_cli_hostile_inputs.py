@@ -223,7 +223,8 @@ def test_a_model_giving_nan_gives_error_lines_and_valid_json(
     (record,) = records(result.stdout)  # parse_constant refuses NaN
     assert record == {
         "path": str(digit_file),
-        "error": f"{digit_file}: the model's output holds NaN, not probabilities",
+        "error": f"{digit_file}: the model's output is not finite (NaN or infinity), "
+        "so it gives no probabilities",
     }
 
 
