@@ -2,15 +2,18 @@
 
 One ``Classifier`` per process, created at start-up. Classification runs in worker threads, at
 most ``settings.threads`` at a time, so the event loop stays free for other clients. Every error
-is a JSON body ``{"error": ...}``; no traceback ever reaches a client.
+is a JSON body ``{"error": ...}``; no traceback ever reaches a client. Whatever goes wrong with
+one image of a request (even a bug) is that image's error, in its place; the others keep
+their results.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import FastAPI, Query, Request
@@ -22,14 +25,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mnist_infer._version import __version__
 from mnist_infer.errors import (
+    InternalError,
     InvalidImageError,
     MnistInferError,
     ModelError,
     NoDigitFoundError,
     NotADigitError,
     SeveralDigitsError,
+    named_error,
 )
-from mnist_infer.serve.limits import BodyLimit, TimeLimit
+from mnist_infer.serve.limits import BodyLimit, Overload, TimeLimit
+from mnist_infer.serve.responses import (
+    DEFAULT_POLICY,
+    PAGE_POLICY,
+    SECURITY_HEADERS,
+    HeadAsGet,
+    SecurityHeaders,
+    script_policy,
+)
 from mnist_infer.serve.settings import ServeSettings
 from mnist_infer.serve.uploads import Upload, UploadError, read_uploads
 
@@ -38,13 +51,15 @@ __all__ = ["create_app"]
 #: The status of a one-image request whose image failed, by the kind of failure: the first
 #: kind the error is an instance of, so a subclass comes before its base. An image that decodes
 #: but is not what was asked for (no ink, not a digit, several digits where one was asked for,
-#: not one line of digits) is 422; one that does not decode is 415; any other input error is 400.
+#: not one line of digits) is 422; one that does not decode is 415; a failure of the model or
+#: inside mnist_infer (a bug) is 500; any other input error is 400.
 STATUS_OF_ERROR: dict[type[MnistInferError], int] = {
     SeveralDigitsError: 422,
     NotADigitError: 422,
     NoDigitFoundError: 422,
     InvalidImageError: 415,
     ModelError: 500,
+    InternalError: 500,
 }
 
 TopK = Annotated[int, Query(ge=1, le=10, description="Also return the K most likely digits.")]
@@ -56,6 +71,8 @@ FramedDigits = Annotated[
     Query(description="Also return each digit's 28x28 image the model saw, as a PNG data URL."),
 ]
 Work = Callable[[Any, list[Upload]], list[dict[str, Any]]]
+_Outcome = TypeVar("_Outcome")
+_LOG = logging.getLogger("mnist_infer.serve")
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
@@ -86,17 +103,21 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     _add_error_handlers(app)
+    # Each add_middleware wraps the ones before it: a request meets them bottom to top.
     app.add_middleware(TimeLimit, seconds=settings.timeout_s)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: before any work
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Overload, limit=settings.max_in_flight)  # before any work
+    app.add_middleware(HeadAsGet)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["*"],
         )
+    app.add_middleware(SecurityHeaders)  # outermost: on every response the app sends
 
     async def answer(request: Request, work: Work) -> JSONResponse:
         """Read a request's images and run ``work`` on them in the bounded pool, off the loop.
@@ -151,6 +172,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             "max_files": settings.max_files,
             "max_pixels": settings.max_pixels,
             "timeout_s": settings.timeout_s,
+            "header_timeout_s": settings.header_timeout_s,
+            "max_in_flight": settings.max_in_flight,
         }
         return details
 
@@ -169,7 +192,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     async def page() -> HTMLResponse:
-        return HTMLResponse(static.joinpath("index.html").read_text(encoding="utf-8"))
+        return HTMLResponse(
+            static.joinpath("index.html").read_text(encoding="utf-8"),
+            headers={"content-security-policy": PAGE_POLICY},
+        )
 
     _add_offline_docs(app)  # before /static, whose mount would catch /static/swagger
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -184,48 +210,109 @@ def _classify(
 
     from mnist_infer import preprocess
 
-    records: list[dict[str, Any]] = []
-    digits: list[Any] = []
-    for upload in uploads:
-        try:
-            digits.append(preprocess(upload.data, name=upload.name, max_pixels=max_pixels))
-            records.append({"path": upload.name})
-        except MnistInferError as error:
-            digits.append(None)
-            records.append(_failure(upload.name, error))
-    good = [index for index, digit in enumerate(digits) if digit is not None]
-    if good:
-        stack = np.stack([digits[index] for index in good])
-        outcomes = classifier.classify_framed(stack, [uploads[i].name for i in good])
-        for index, outcome in zip(good, outcomes, strict=True):
-            if isinstance(outcome, MnistInferError):
-                records[index] = _failure(uploads[index].name, outcome)
-                continue
-            records[index].update(outcome.to_dict(top_k))
-            if framed:
-                records[index]["framed"] = _png_data_url(digits[index])
-    return records
+    def frame_and_score(batch: list[Upload]) -> list[tuple[Any, Any] | Exception]:
+        digits: list[Any] = []
+        for upload in batch:
+            try:
+                digits.append(preprocess(upload.data, name=upload.name, max_pixels=max_pixels))
+            except MnistInferError as error:
+                digits.append(error)
+        good = [index for index, digit in enumerate(digits) if isinstance(digit, np.ndarray)]
+        outcomes: list[tuple[Any, Any] | Exception] = list(digits)
+        if good:
+            stack = np.stack([digits[index] for index in good])
+            scored = classifier.classify_framed(stack, [batch[index].name for index in good])
+            for index, outcome in zip(good, scored, strict=True):
+                is_error = isinstance(outcome, Exception)
+                outcomes[index] = outcome if is_error else (outcome, digits[index])
+        return outcomes
+
+    def record(upload: Upload, outcome: tuple[Any, Any]) -> dict[str, Any]:
+        prediction, digit = outcome
+        fields = {"path": upload.name, **prediction.to_dict(top_k)}
+        if framed:
+            fields["framed"] = _png_data_url(digit)
+        return fields
+
+    return _records(uploads, _each(uploads, frame_and_score), record)
 
 
 def _read(classifier: Any, uploads: Sequence[Upload], framed: bool) -> list[dict[str, Any]]:
     """Read each upload's number, all candidates scored together; records in upload order."""
-    outcomes = classifier.read_each(
-        [upload.data for upload in uploads], names=[upload.name for upload in uploads]
-    )
+
+    def read_all(batch: list[Upload]) -> list[Any]:
+        outcomes: list[Any] = classifier.read_each(
+            [upload.data for upload in batch], names=[upload.name for upload in batch]
+        )
+        return outcomes
+
+    def record(upload: Upload, reading: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = {**reading.to_dict(), "path": upload.name}
+        if framed:
+            for entry, digit in zip(fields["digits"], reading.digits, strict=True):
+                entry["framed"] = _png_data_url(digit.framed)
+        return fields
+
+    return _records(uploads, _each(uploads, read_all), record)
+
+
+def _each(
+    uploads: Sequence[Upload], work: Callable[[list[Upload]], Sequence[_Outcome | Exception]]
+) -> list[_Outcome | Exception]:
+    """One outcome per upload, in order, whatever goes wrong inside one of them.
+
+    ``work`` runs on all the uploads at once (one model call for all); if it raises, or does
+    not give one outcome per upload, it runs on each alone, and what one raises is that
+    upload's outcome.
+    """
+    batch = list(uploads)
+    try:
+        outcomes = list(work(batch))
+        if len(outcomes) == len(batch):
+            return outcomes
+    except Exception as error:
+        if len(batch) == 1:
+            return [error]
+    return [_alone(work, upload) for upload in batch]
+
+
+def _records(
+    uploads: Sequence[Upload],
+    outcomes: Sequence[_Outcome | Exception],
+    record: Callable[[Upload, _Outcome], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """One JSON record per upload, in order: ``record`` of its result, or its error's record."""
     records: list[dict[str, Any]] = []
     for upload, outcome in zip(uploads, outcomes, strict=True):
-        if isinstance(outcome, MnistInferError):
+        if isinstance(outcome, Exception):
             records.append(_failure(upload.name, outcome))
             continue
-        record: dict[str, Any] = {**outcome.to_dict(), "path": upload.name}
-        if framed:
-            for entry, digit in zip(record["digits"], outcome.digits, strict=True):
-                entry["framed"] = _png_data_url(digit.framed)
-        records.append(record)
+        try:
+            records.append(record(upload, outcome))
+        except Exception as error:
+            records.append(_failure(upload.name, error))
     return records
 
 
-def _failure(name: str, error: MnistInferError) -> dict[str, Any]:
+def _alone(
+    work: Callable[[list[Upload]], Sequence[_Outcome | Exception]], upload: Upload
+) -> _Outcome | Exception:
+    try:
+        (outcome,) = work([upload])
+    except Exception as error:
+        return error
+    return outcome
+
+
+def _failure(name: str, error: Exception) -> dict[str, Any]:
+    """Return the record of a failed upload: its name, and one message that starts with it.
+
+    An exception outside the ``MnistInferError`` family (a bug) is that upload's
+    ``InternalError``, and the server's log gets its traceback.
+    """
+    if not isinstance(error, MnistInferError):
+        _LOG.error("%s: internal error", name, exc_info=error)
+    error = named_error(error, name)
     status = next((s for kind, s in STATUS_OF_ERROR.items() if isinstance(error, kind)), 400)
     message = str(error)
     if isinstance(error, SeveralDigitsError):
@@ -266,7 +353,11 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
-        return _error(500, "internal server error")
+        # Starlette answers this outside all middleware: the headers are added here.
+        response = _error(500, "internal server error")
+        response.headers.update({k.decode(): v.decode() for k, v in SECURITY_HEADERS})
+        response.headers["content-security-policy"] = DEFAULT_POLICY
+        return response
 
 
 def _add_offline_docs(app: FastAPI) -> None:
@@ -277,12 +368,18 @@ def _add_offline_docs(app: FastAPI) -> None:
         return
     app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
 
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="mnist-infer API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
+    html = bytes(page.body).decode()
+    # The page starts Swagger UI from one inline script: the policy allows exactly that one.
+    inline = html.split("<script>", 1)[1].split("</script>", 1)[0]
+    policy = script_policy(inline)
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="mnist-infer API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        return HTMLResponse(html, headers={"content-security-policy": policy})

@@ -57,7 +57,12 @@ async def _form_files(request: Any, max_files: int) -> list[Upload]:
         detail = str(getattr(error, "detail", None) or getattr(error, "message", error))
         if "too many files" in detail.lower():
             raise UploadError(400, f"too many files: at most {max_files} per request") from None
-        raise UploadError(400, f"malformed multipart body ({detail})") from None
+        reason = _parser_reason(error)
+        limit = _part_limit(reason)
+        if limit is not None:
+            raise UploadError(400, limit) from None
+        cause = f": {reason}" if reason else ""
+        raise UploadError(400, f"malformed multipart body ({detail.rstrip('.')}{cause})") from None
     except ClientDisconnect:
         raise
     except Exception as error:  # python-multipart rejects a truncated body in several ways
@@ -72,6 +77,38 @@ async def _form_files(request: Any, max_files: int) -> list[Upload]:
         ]
     finally:
         await form.close()
+
+
+def _parser_reason(error: BaseException) -> str:
+    """Return the python-multipart parser's message behind Starlette's error, or ""."""
+    from python_multipart.exceptions import FormParserError
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, FormParserError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
+def _part_limit(reason: str) -> str | None:
+    """Name the python-multipart limit that a well-formed body passed, from the parser's error.
+
+    The parser bounds each part's header lines (the file name is in one of them) in size and in
+    number; Starlette reports either as "Invalid multipart data".
+    """
+    import python_multipart.multipart as parser
+
+    reason = reason.lower()
+    if "header size" in reason:
+        size = getattr(parser, "DEFAULT_MAX_HEADER_SIZE", None)
+        limit = f"limit {size:,} bytes, " if isinstance(size, int) else ""
+        return f"a multipart part's header line is too long ({limit}its file name included)"
+    if "header count" in reason:
+        count = getattr(parser, "DEFAULT_MAX_HEADER_COUNT", None)
+        limit = f" (limit {count})" if isinstance(count, int) else ""
+        return f"a multipart part has too many header lines{limit}"
+    return None
 
 
 def _boundary(content_type: str) -> bytes | None:
