@@ -1,6 +1,8 @@
 """Batched on-the-fly distortions with tensor ops: what real digits look like after preprocessing.
 
-One call distorts a whole batch [B, 784] at once (no per-sample Python): random affine
+One call distorts a whole batch [B, 784] at once (no per-sample Python): with the labels, first
+the writer styles MNIST lacks (``train.styles``: flagged 1s, crossed 7s, closed 4s, open or
+straight-stemmed 9s, a round pen from thin to heavy marker), then random affine
 (rotation, slant, isotropic and anisotropic scale) with a smooth elastic field, stroke width
 (fractional dilation/erosion), blur, then ``reframe`` puts the digit back into the MNIST framing
 that the SDK produces (ink box fitted into 20x20 keeping its aspect ratio, centre of mass at
@@ -11,12 +13,14 @@ that the SDK produces (ink box fitted into 20x20 keeping its aspect ratio, centr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 
 from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
-from train.recipes import AugmentConfig
+from train import styles
+from train.recipes import AugmentConfig, StyleConfig
 
 #: Canvas of the distortion step: larger than 28, so rotated or stretched digits keep their ink.
 CANVAS = 36
@@ -110,21 +114,28 @@ class Augmenter:
         """Draw ``size`` booleans that are True with ``probability``."""
         return torch.rand(size, generator=self.generator) < probability
 
-    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean."""
+    def __call__(self, pixels: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean.
+
+        With ``labels`` [B] (digits 0-9), the writer styles of ``config.styles`` are drawn too;
+        without them (non-digits), only the pen of one width.
+        """
         chosen = self.chance(len(pixels), self.config.probability)
         if not bool(chosen.any()):
             return pixels
         out = pixels.clone()
         images = pixels[chosen].view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        out[chosen] = self.distort(images).flatten(1)
+        out[chosen] = self.distort(images, None if labels is None else labels[chosen]).flatten(1)
         return out
 
-    def distort(self, images: torch.Tensor) -> torch.Tensor:
+    def distort(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Distort [B, 1, 28, 28] images and reframe them; returns [B, 1, 28, 28]."""
         c = self.config
         batch = len(images)
-        images = self.change_strokes(self.warp(images))
+        penned = torch.zeros(batch, dtype=torch.bool)
+        if c.styles is not None:
+            images, penned = self.write_styles(images, labels, c.styles)
+        images = self.change_strokes(self.warp(images), keep=penned)
         blurred = self.chance(batch, c.blur_probability)
         if bool(blurred.any()):
             strength = self.uniform(int(blurred.sum()), 0.3, 1.0).view(-1, 1, 1, 1)
@@ -187,15 +198,69 @@ class Augmenter:
             source_y = source_y + c.elastic_alpha * field[:, 1]
         return sample_at(images, source_x, source_y)
 
-    def change_strokes(self, images: torch.Tensor) -> torch.Tensor:
+    def write_styles(
+        self, images: torch.Tensor, labels: torch.Tensor | None, config: StyleConfig
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw the writer styles on [B, 1, 28, 28] clean digits of ``labels``.
+
+        Returns the images and which of them the pen traced again (their width is set: the
+        stroke-width distortion leaves them alone). Every style draws its random numbers for the
+        whole batch, so one image's numbers do not depend on the others' labels.
+        """
+        batch = len(images)
+        images = images.clone()
+        width = styles.stroke_width(images)
+        if labels is not None:
+            flag = self.chance(batch, config.flagged_ones) & (labels == 1)
+            angle = self.uniform(batch, *styles.FLAG_ANGLE)
+            length = self.uniform(batch, *styles.FLAG_LENGTH)
+            thinner = 0.85 * width
+            self.restyle(images, flag, styles.add_flag, angle, length, thinner)
+            cross = self.chance(batch, config.crossed_sevens) & (labels == 7)
+            height = self.uniform(batch, 0.45, 0.62)
+            bar = self.uniform(batch, 0.4, 0.65)
+            tilt = self.uniform(batch, -10.0, 10.0)
+            self.restyle(images, cross, styles.add_crossbar, height, bar, tilt, thinner)
+            close = self.chance(batch, config.closed_fours) & (labels == 4)
+            self.restyle(images, close, styles.close_top, thinner)
+            nine = labels == 9
+            opened = self.chance(batch, config.open_nines) & nine
+            share = self.uniform(batch, 0.0, 0.12)
+            radius = width / 2 + self.uniform(batch, 1.0, 2.0)
+            self.restyle(images, opened, styles.open_loop, share, radius)
+            straight = self.chance(batch, config.straight_nines) & nine & ~opened
+            lean = self.uniform(batch, -1.5, 1.0)
+            self.restyle(images, straight, styles.straighten_stem, lean, thinner)
+        penned = self.chance(batch, config.pen)
+        pen_width = self.uniform(batch, *config.pen_width)
+        self.restyle(images, penned, styles.redraw_with_pen, pen_width)
+        return images, penned
+
+    @staticmethod
+    def restyle(
+        images: torch.Tensor,
+        chosen: torch.Tensor,
+        style: Callable[..., torch.Tensor],
+        *parameters: torch.Tensor,
+    ) -> None:
+        """Apply ``style`` in place to the ``chosen`` images, with their rows of ``parameters``."""
+        if bool(chosen.any()):
+            images[chosen] = style(images[chosen], *(p[chosen] for p in parameters))
+
+    def change_strokes(
+        self, images: torch.Tensor, keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Make strokes thinner (erode by up to ``thin_max``) or heavier (dilate by ``stroke_max``).
 
         The amount is piecewise-linear between erode (-1), original (0), dilate (1) and dilate twice
-        (2), so stroke width varies continuously rather than in whole pixels.
+        (2), so stroke width varies continuously rather than in whole pixels. Images marked in
+        ``keep`` keep their width.
         """
         c = self.config
         batch = len(images)
         changed = self.chance(batch, c.stroke_probability)
+        if keep is not None:
+            changed &= ~keep
         count = int(changed.sum())
         if count == 0:
             return images

@@ -11,6 +11,23 @@ from train.model import HIDDEN_UNITS
 
 
 @dataclass(frozen=True)
+class StyleConfig:
+    """Writer styles MNIST lacks (``train.styles``), as shares of each class's distorted digits.
+
+    The shares were chosen on the validation split and ``real-dev`` (never trained on); the
+    ranges follow what real writers' digits show (``docs/training.md`` has a grid of samples).
+    """
+
+    flagged_ones: float = 0.35  # 1s given a flag (short, steep, from the top of the stem)
+    crossed_sevens: float = 0.25  # 7s given a bar across the stem
+    closed_fours: float = 0.3  # 4s whose left arm is joined to the top of the stem
+    open_nines: float = 0.1  # 9s whose loop is left open at the top right
+    straight_nines: float = 0.2  # 9s whose stem is a straight stroke down from the loop
+    pen: float = 0.15  # digits of every class traced again by a round pen of one width
+    pen_width: tuple[float, float] = (1.6, 4.6)  # pixels, for MNIST's 20-pixel box
+
+
+@dataclass(frozen=True)
 class AugmentConfig:
     """Batched on-the-fly distortions (see ``train.augment``); ranges are symmetric unless noted.
 
@@ -38,6 +55,16 @@ class AugmentConfig:
     noise_probability: float = 0.2
     noise_std: float = 0.05
     reframe: bool = True
+    styles: StyleConfig | None = None  # writer styles, drawn before the distortions
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> AugmentConfig:
+        """Rebuild a config saved by ``dataclasses.asdict`` (JSON turns tuples into lists)."""
+        values = dict(values)
+        styles = values.pop("styles", None)
+        if styles is not None:
+            styles = StyleConfig(**{**styles, "pen_width": tuple(styles["pen_width"])})
+        return cls(**values, styles=styles)
 
 
 @dataclass(frozen=True)
@@ -136,7 +163,7 @@ class TrainConfig:
         distill = values.pop("distill", None)
         return cls(
             **values,
-            augment=AugmentConfig(**augment) if augment is not None else None,
+            augment=AugmentConfig.from_dict(augment) if augment is not None else None,
             not_digits=NotDigitConfig(**not_digits) if not_digits is not None else None,
             distill=DistillConfig(**distill) if distill is not None else None,
         )

@@ -164,7 +164,14 @@ def train(
             epoch_pixels = epoch_views  # the labels are learnt on the views themselves
         elif augment is not None:  # in large chunks: far less per-call overhead than per batch
             epoch_pixels = torch.cat(
-                [augment(c) for c in torch.split(train_pixels[order], AUGMENT_CHUNK)]
+                [
+                    augment(c, y)
+                    for c, y in zip(
+                        torch.split(train_pixels[order], AUGMENT_CHUNK),
+                        torch.split(epoch_labels, AUGMENT_CHUNK),
+                        strict=True,
+                    )
+                ]
             )
         else:
             epoch_pixels = train_pixels[order]
