@@ -102,6 +102,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # The bundled Swagger UI (4.x) renders OpenAPI 3.0 only, and the schema uses nothing that
+    # 3.1 added (no null types, no lists of examples).
+    app.openapi_version = "3.0.3"
     _add_error_handlers(app)
     # Each add_middleware wraps the ones before it: a request meets them bottom to top.
     app.add_middleware(TimeLimit, seconds=settings.timeout_s)
@@ -341,7 +344,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _error(error.status_code, str(error.detail))
+        response = _error(error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})  # such as Allow, with a 405
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -46,11 +46,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(*options: str) -> Server:
+def start_server(*options: str, command: list[str] | None = None) -> Server:
+    """Start ``mnist-infer serve`` with ``options`` (or ``command``, given the port last) on a
+    free loopback port; return it once it is ready."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MNIST_INFER_SERVE_SETTINGS"}
+    argv = [*command, str(port)] if command else [EXECUTABLE, "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [EXECUTABLE, "serve", "--port", str(port), *options],
+        [*argv, *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -82,11 +85,11 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture
 def server_factory() -> Iterator[Callable[..., Server]]:
-    """Start servers with other options; each is stopped at the end of the test."""
+    """Start servers with other options (or another command); each is stopped after the test."""
     started: list[Server] = []
 
-    def make(*options: str) -> Server:
-        started.append(start_server(*options))
+    def make(*options: str, command: list[str] | None = None) -> Server:
+        started.append(start_server(*options, command=command))
         return started[-1]
 
     yield make

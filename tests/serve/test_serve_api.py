@@ -410,3 +410,21 @@ def test_read_has_the_limits_of_predict(server, server_factory, draw) -> None:
             in (response.json()["results"][0]["error"])
         )
     assert httpx.get(small.url + "/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("header_timeout_s", 0),
+        ("header_timeout_s", float("nan")),
+        ("header_timeout_s", float("inf")),
+        ("max_in_flight", 0),
+        ("max_in_flight", True),
+    ],
+)
+def test_settings_refuse_limits_that_cannot_work(field, value) -> None:
+    from mnist_infer.errors import InvalidInputError
+    from mnist_infer.serve import ServeSettings
+
+    with pytest.raises(InvalidInputError, match=f"^{field} must be (a )?positive"):
+        ServeSettings(**{field: value})

@@ -74,7 +74,8 @@ def draw_stroke(page, points: list[tuple[float, float]]) -> None:
 
 def answer_for(page, inputs: int) -> str:
     """The answer the page shows once it has answered its ``inputs``-th stroke or image."""
-    page.wait_for_function(f"document.body.dataset.answered === '{inputs}'", timeout=20_000)
+    # A selector, not a JavaScript predicate: the page's policy forbids evaluating strings.
+    page.locator(f"body[data-answered='{inputs}']").wait_for(state="attached", timeout=20_000)
     return str(page.locator("#result").text_content())
 
 
@@ -171,7 +172,7 @@ def test_two_digits_in_digit_mode_point_to_number_mode(server, browser) -> None:
     draw_stroke(page, [(0.2, 0.2), (0.2, 0.8)])
     draw_stroke(page, [(0.45, 0.25), (0.8, 0.25)])
     draw_stroke(page, [(0.8, 0.25), (0.65, 0.55), (0.55, 0.8)])
-    page.wait_for_function("document.body.dataset.answered === '3'", timeout=20_000)
+    page.locator("body[data-answered='3']").wait_for(state="attached", timeout=20_000)
     assert page.locator("#result").text_content() == "-"
     assert "read" in str(page.locator("#error").text_content())
     page.close()
@@ -187,4 +188,69 @@ def test_the_page_fits_a_phone(server, browser) -> None:
     box = page.locator("#canvas").bounding_box()
     assert box is not None
     assert box["width"] <= 375
+    page.close()
+
+
+def watch_policy(page) -> list[str]:
+    """Collect the page's Content-Security-Policy violations and script errors as they happen."""
+    problems: list[str] = []
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
+    )
+
+    def note(message) -> None:
+        if "CSP violation" in message.text or "Content Security Policy" in message.text:
+            problems.append(message.text)
+
+    page.on("console", note)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def test_the_page_works_under_its_content_security_policy(server, browser) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    problems = watch_policy(page)
+    response = page.goto(server.url + "/")
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    draw_stroke(page, [(0.25, 0.22), (0.75, 0.22)])
+    draw_stroke(page, [(0.75, 0.22), (0.58, 0.5), (0.45, 0.8)])
+    assert answer_for(page, 2) == "7"
+    assert page.locator("#top li").count() == 3  # the bars, sized by script
+    page.set_input_files("#file", str(ROOT / "examples" / "0_phone_photo.jpg"))
+    assert answer_for(page, 3) == "0"  # the photo is shown from a blob: URL
+    page.get_by_role("radio", name="A number").check()
+    draw_one_and_seven(page)
+    assert answer_for(page, 6) == "17"
+    assert page.locator("#seen-digits img").count() == 2  # data: URLs
+    assert problems == []
+    page.close()
+
+
+def test_the_page_refuses_to_be_framed(server, browser) -> None:
+    page = browser.new_page()
+    page.set_content("<p>another site</p>")  # about:blank, no policy of its own
+    page.evaluate(
+        "url => new Promise(done => { const f = document.createElement('iframe');"
+        " f.onload = done; f.src = url; document.body.appendChild(f); })",
+        server.url + "/",
+    )
+    (framed,) = page.main_frame.child_frames
+    assert framed.evaluate("document.getElementById('canvas') !== null") is False  # refused
+    page.close()
+
+
+def test_the_api_docs_work_under_their_policy(server, browser) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    problems = watch_policy(page)
+    response = page.goto(server.url + "/docs")
+    assert response is not None
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = page.locator(".opblock-summary-path").all_text_contents()
+    assert {"/v1/predict", "/v1/read", "/v1/info"} <= {path.strip() for path in paths}
+    assert problems == []
     page.close()
