@@ -29,7 +29,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from mnist_infer.errors import InvalidInputError, MnistInferError
+from mnist_infer.errors import InvalidInputError, MnistInferError, named_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -97,9 +97,7 @@ class BatchClassifier:
         try:
             return self._classifier.classify_each([item], names=[name])[0]
         except Exception as error:
-            detail = " ".join(str(error).split())
-            kind = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-            return MnistInferError(f"{name}: could not be processed ({kind})")
+            return named_error(error, name)
 
 
 def _columns_of(batch: Any) -> set[str]:

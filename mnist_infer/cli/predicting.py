@@ -193,21 +193,15 @@ def prepared(entry: Entry, prepare: Callable[..., _T]) -> _T | str:
         return error_text(entry.label, error)
 
 
-def error_text(label: str, error: BaseException) -> str:
+def error_text(label: str, error: Exception) -> str:
     """Return the error line of input ``label``, stopped by ``error``: it starts ``label: ``.
 
-    The SDK's errors keep their message; anything else is a bug inside one input, and the line
-    says so with the exception's type.
+    The SDK's errors keep their message; anything else is a bug inside one input (or memory
+    ran out), and the line says so as the SDK's ``InternalError`` does.
     """
-    from mnist_infer.errors import MnistInferError
+    from mnist_infer.errors import named_error
 
-    if isinstance(error, MnistInferError):
-        return named(label, str(error))
-    if isinstance(error, MemoryError):
-        return named(label, "out of memory while processing the image")
-    detail = " ".join(str(error).split())
-    kind = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-    return named(label, f"could not be processed ({kind})")
+    return str(named_error(error, label))
 
 
 def named(label: str, message: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +170,64 @@ def test_without_ray_the_command_says_what_to_install(tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         "mnist-infer: error: mnist-infer batch needs Ray: pip install 'mnist-infer[ray]'"
     )
+
+
+def test_a_name_that_is_not_utf8_and_a_fifo_are_rows_named_as_the_cli_names_them(
+    tmp_path: Path, draw
+) -> None:
+    source = tmp_path / "bsrc"
+    source.mkdir()
+    draw.digit(3).save(source / "d3.png")
+    draw.digit(7).save(source / "d7.png")
+    odd = os.fsencode(source) + b"/\xff\xfe.png"
+    with open(odd, "wb") as file:  # noqa: PTH123 - a bytes name
+        file.write((source / "d3.png").read_bytes())
+    os.mkfifo(source / "pipe.png")
+    output = tmp_path / "out"
+    done = subprocess.run(
+        [EXECUTABLE, "batch", str(source), "-o", str(output), "--actors", "1"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the FIFO's row is an error
+    assert done.stdout.strip() == f"4 result(s) written to {output}"
+    rows = {row["path"]: row for row in pq.read_table(output).to_pylist()}
+    shown = f"{source}/\\xff\\xfe.png"
+    table = subprocess.run([EXECUTABLE, "predict", odd], capture_output=True, check=False)
+    assert table.stdout.decode().splitlines()[1].split()[0] == shown  # how the CLI names it
+    assert set(rows) == {shown, *(str(source / name) for name in ("d3.png", "d7.png", "pipe.png"))}
+    from_cli = subprocess.run(
+        [EXECUTABLE, "predict", "--json", source / "d3.png", source / "d7.png", odd],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert from_cli.returncode == 0, from_cli.stderr
+    expected = {}
+    for record in map(json.loads, from_cli.stdout.splitlines()):
+        path = record["path"].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        expected[path] = {**record, "path": path}
+    fifo = rows.pop(str(source / "pipe.png"))
+    assert fifo["digit"] is None
+    assert fifo["error"].startswith(f"{source / 'pipe.png'}: is a pipe (FIFO), not a regular file")
+    assert {path: as_cli_record(row) for path, row in rows.items()} == expected
+
+
+def test_the_documented_example_finishes_on_a_two_cpu_cluster(folder: Path, tmp_path: Path) -> None:
+    """The module's example, run as written on local files: its pool leaves the reads a CPU."""
+    import mnist_infer.ray
+
+    doc = mnist_infer.ray.__doc__ or ""
+    lines = doc.split("::\n\n", 1)[1].splitlines()
+    example = "\n".join(itertools.takewhile(lambda line: not line or line[0] == " ", lines))
+    assert "concurrency=(1," in example
+    output = tmp_path / "digits"
+    code = textwrap.dedent(example).replace('"s3://bucket/scans/"', repr(str(folder)))
+    code = code.replace('"s3://bucket/digits/"', repr(str(output)))
+    script = (
+        "import ray\n"
+        "ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)\n"
+        "ray.data.DataContext.get_current().enable_progress_bars = False\n" + code
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pq.read_table(output).num_rows == 243

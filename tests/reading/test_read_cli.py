@@ -106,3 +106,50 @@ def test_predict_shows_a_number_as_an_error_line(tmp_path: Path, make_number: Nu
     assert set(record) == {"path", "error"}
     assert "holds 4 digits" in record["error"]
     assert "mnist-infer read" in record["error"]
+
+
+#: Digits as strokes in a unit box: the polylines of a quick drawing, not a font.
+STROKES = {
+    0: [(0.2, 0.1), (0.8, 0.1), (0.8, 0.9), (0.2, 0.9), (0.2, 0.1)],
+    2: [(0.2, 0.2), (0.5, 0.1), (0.8, 0.25), (0.2, 0.9), (0.8, 0.9)],
+    3: [(0.2, 0.1), (0.8, 0.2), (0.4, 0.5), (0.8, 0.75), (0.2, 0.9)],
+    4: [(0.7, 0.9), (0.7, 0.1), (0.2, 0.6), (0.85, 0.6)],
+    7: [(0.2, 0.1), (0.8, 0.1), (0.4, 0.9)],
+}
+
+
+def _strokes(digits: list[int], width: int, height: int, path: Path) -> str:
+    """Draw ``digits`` side by side as polylines squeezed into width x height; save as PNG."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (width, height), 255)
+    pen = ImageDraw.Draw(image)
+    cell = width / len(digits)
+    line = max(1, round(min(cell, height) / 10))
+    for index, digit in enumerate(digits):
+        points = [(cell * (index + x), height * y) for x, y in STROKES[digit]]
+        pen.line(points, fill=0, width=line)
+    image.save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(("count", "width"), [(100, 9990), (200, 20000)])
+def test_a_line_of_hundreds_of_digits_costs_only_its_own_row(
+    tmp_path: Path, count: int, width: int
+) -> None:
+    digits = sorted(STROKES)
+    paths = [
+        _strokes([3], 100, 120, tmp_path / "d3.png"),
+        _strokes([digits[i % len(digits)] for i in range(count)], width, 30, tmp_path / "nr.png"),
+        _strokes([4, 2], 200, 120, tmp_path / "n42.png"),
+    ]
+    runner = CliRunner()
+    alone = [runner.invoke(app, ["read", "--json", path]) for path in paths]
+    together = runner.invoke(app, ["read", "--json", *paths])
+    assert together.exit_code == max(result.exit_code for result in alone) <= 1, together.output
+    assert together.stdout.splitlines() == [result.stdout.strip() for result in alone]
+    records = [json.loads(line) for line in together.stdout.splitlines()]
+    assert [record["path"] for record in records] == paths
+    long_line = records[1]
+    assert "text" in long_line or long_line["error"].startswith(f"{paths[1]}: ")
+    assert "internal error" not in together.stderr
