@@ -3,10 +3,11 @@
 Scores ``mnist-infer predict --json FOLDER`` (the real CLI, one subprocess per model, start-up
 included) on a folder of real single digits listed in ``labels.csv`` (``file,label,kind``), such
 as ``../shared/data/real-dev``: accuracy overall, per kind and per digit, the confusion matrix,
-how many 1s are read as 7 and how many files are refused as several digits. ``--model`` scores
-other ONNX files in the same run (before and after side by side). ``digit-recognizer-py`` runs
-on the same files in the same run, from a side environment (it needs torch, which this project's
-environment must not depend on)::
+how many 1s are read as 7, how many files are refused as several digits, and the mean
+probability given to the true digit (refused files count 0; finer than accuracy on a small
+set). ``--model`` scores other ONNX files in the same run (before and after side by side).
+``digit-recognizer-py`` runs on the same files in the same run, from a side environment (it
+needs torch, which this project's environment must not depend on)::
 
     python -m venv /tmp/peers-venv
     /tmp/peers-venv/bin/pip install torch==2.14.1 torchvision==0.29.1 pillow numpy
@@ -85,6 +86,7 @@ class Answers:
     seconds: float
     confidence: list[float] = field(default_factory=list)
     errors: list[str | None] = field(default_factory=list)
+    truth: list[float] = field(default_factory=list)  # probability given to the true digit
 
 
 def read_items(folder: Path) -> list[Item]:
@@ -121,6 +123,7 @@ def run_cli(folder: Path, items: list[Item], model: Path | None) -> Answers:
         answers.digits.append(record.get("digit"))
         answers.confidence.append(float(record.get("confidence", 0.0)))
         answers.errors.append(record.get("error"))
+        answers.truth.append(float(record.get("probabilities", [0.0] * 10)[item.label]))
     return answers
 
 
@@ -169,6 +172,8 @@ def summary(items: list[Item], answers: Answers) -> dict[str, Any]:
         "refused": sum(digit is None for digit in answers.digits),
         "several_digits": sum(SEVERAL_DIGITS in (error or "") for error in answers.errors),
         "files_per_second": len(items) / max(answers.seconds, 1e-9),
+        # Finer than accuracy on a small set: how sure the model is of the right answer.
+        "true_probability": sum(answers.truth) / len(items) if answers.truth else None,
     }
 
 
@@ -196,6 +201,13 @@ def print_tables(results: list[dict[str, Any]]) -> None:
     table.add_row("refused", *(str(r["refused"]) for r in results))
     table.add_row("refused as several digits", *(str(r["several_digits"]) for r in results))
     table.add_row("files/s", *(f"{r['files_per_second']:.1f}" for r in results))
+    table.add_row(
+        "mean probability of the true digit",
+        *(
+            "-" if r["true_probability"] is None else f"{r['true_probability']:.3f}"
+            for r in results
+        ),
+    )
     console.print(table)
     for result in results:
         if result["model"] == PEER:

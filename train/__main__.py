@@ -34,6 +34,9 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
+#: The state of a run in progress, written after every epoch; a new ``fit`` into the same
+#: folder goes on from it (deleted once the run is saved).
+PROGRESS_NAME = "progress.pt"
 RunDirArgument = Annotated[Path, typer.Argument(help="Run folder written by `fit`.")]
 
 
@@ -67,7 +70,10 @@ def fit(
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Train a recipe; save checkpoint, config and history in the run folder."""
+    """Train a recipe; save checkpoint, config and history in the run folder.
+
+    A stopped run goes on from its last epoch when fitted again into the same folder.
+    """
     from torch import nn
 
     from train.checkpoint import save_run
@@ -101,7 +107,7 @@ def fit(
                 console.print(f"epoch {log.epoch}/{config.epochs}  {summary}  {log.seconds:.0f} s")
 
         try:
-            result = train(config, data, on_epoch=report)
+            result = train(config, data, on_epoch=report, progress=run_dir / PROGRESS_NAME)
         except FileNotFoundError as error:  # a distill recipe whose teacher was never trained
             error_console.print(
                 f"[red]error:[/red] {error} (the teacher of recipe {config.recipe!r}: "
@@ -109,6 +115,7 @@ def fit(
             )
             raise typer.Exit(1) from error
     path = save_run(result, run_dir, data.sha256)
+    (run_dir / PROGRESS_NAME).unlink(missing_ok=True)
     console.print(
         f"best epoch {result.best_epoch}: validation accuracy {result.val_accuracy:.4f},"
         f" temperature {result.temperature:.4f}, {result.seconds:.1f} s -> {path}"

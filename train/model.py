@@ -5,6 +5,8 @@ The MLP is exactly 784-256-10: ReLU hidden layer, softmax on the logits (in the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -74,3 +76,19 @@ def build_model(kind: str, hidden_units: int = HIDDEN_UNITS, dropout: float = 0.
     if kind == "cnn":
         return TeacherCNN(dropout)
     raise ValueError(f"unknown model kind {kind!r}: mlp or cnn")
+
+
+def exported_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Return the MLP weights of an exported ONNX file as a state dict (the graph's initializers).
+
+    The export folds the softmax temperature into the output layer, so these weights give the
+    calibrated logits: a model started from them begins where the exported model stands.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    return {
+        tensor.name: torch.from_numpy(numpy_helper.to_array(tensor).copy())
+        for tensor in graph.initializer
+    }

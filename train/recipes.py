@@ -144,6 +144,9 @@ class TrainConfig:
     not_digits: NotDigitConfig | None = None
     distill: DistillConfig | None = None
     threads: int = 2  # torch intra-op threads; fixed so a seed reproduces its numbers
+    #: Start from these weights instead of random ones (fine-tuning): an exported MLP (.onnx,
+    #: the temperature folded into its output layer). None: a fresh model.
+    start_from: str | None = None
     notes: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,8 +214,19 @@ DISTILL = dataclasses.replace(
     notes="best taught by the teacher recipe's CNN, plus outlier exposure.",
 )
 
+STYLES = dataclasses.replace(
+    BEST,
+    recipe="styles",
+    start_from="models/best-seed0.onnx",
+    epochs=12,
+    learning_rate=5e-4,
+    warmup_fraction=0.1,
+    augment=AugmentConfig(styles=StyleConfig()),
+    notes="best, then fine-tuned with the writer styles MNIST lacks (flagged 1s, crossed 7s, ...).",
+)
+
 RECIPES: dict[str, TrainConfig] = {
-    config.recipe: config for config in (QUICK, BEST, REJECT, TEACHER, DISTILL)
+    config.recipe: config for config in (QUICK, BEST, REJECT, TEACHER, DISTILL, STYLES)
 }
 
 

@@ -262,30 +262,45 @@ def straighten_stem(images: torch.Tensor, lean: torch.Tensor, width: torch.Tenso
     return torch.where(usable.view(-1, 1, 1, 1), drawn, images)
 
 
-def neighbours(ink: torch.Tensor) -> list[torch.Tensor]:
-    """Return the 8 neighbours of each pixel of [B, 1, H, W], clockwise from above (P2..P9)."""
-    padded = F.pad(ink, (1, 1, 1, 1))
-    height, width = ink.shape[-2:]
-    offsets = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
-    return [padded[..., 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in offsets]
+#: The bit of each neighbour in a pixel's 8-bit neighbourhood code, laid out as the 3x3 window
+#: (P9 P2 P3 / P8 . P4 / P7 P6 P5 in Zhang and Suen's names; P2 is bit 0, clockwise).
+NEIGHBOUR_BITS: Final = ((128, 1, 2), (64, 0, 4), (32, 16, 8))
+
+
+def thinning_tables() -> torch.Tensor:
+    """Zhang-Suen's rule per neighbourhood code: [2, 256] bool, True where a pixel is deleted.
+
+    Row 0 is the first sub-step, row 1 the second; a pixel goes when it has 2-6 ink neighbours,
+    exactly one background-to-ink step round its ring, and the sub-step's two products are 0.
+    """
+    tables = torch.zeros(2, 256, dtype=torch.bool)
+    for code in range(256):
+        p = [(code >> bit) & 1 for bit in range(8)]  # P2, P3, ..., P9
+        count = sum(p)
+        crossings = sum(1 for i in range(8) if p[i] == 0 and p[(i + 1) % 8] == 1)
+        p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+        if 2 <= count <= 6 and crossings == 1:
+            tables[0, code] = p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0
+            tables[1, code] = p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0
+    return tables
+
+
+_THINNING = thinning_tables()
+_CODE_KERNEL = torch.tensor(NEIGHBOUR_BITS, dtype=torch.float32).view(1, 1, 3, 3)
 
 
 def thin(images: torch.Tensor, level: float = INK_LEVEL, rounds: int = 20) -> torch.Tensor:
-    """Centre lines of the ink (Zhang-Suen thinning, batched): 0/1 float32, like ``images``."""
+    """Centre lines of the ink (Zhang-Suen thinning, batched): 0/1 float32, like ``images``.
+
+    Each sub-step codes every pixel's neighbourhood in 8 bits (one convolution) and looks the
+    rule up in ``thinning_tables``.
+    """
     ink = (images > level).float()
     for _ in range(rounds):
         changed = False
         for step in (0, 1):
-            p = neighbours(ink)
-            count = sum(p)
-            ring = [*p, p[0]]
-            crossings = sum((1 - ring[i]) * ring[i + 1] for i in range(8))
-            p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
-            if step == 0:
-                clear = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                clear = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            delete = (ink > 0) & (count >= 2) & (count <= 6) & (crossings == 1) & clear
+            code = F.conv2d(ink, _CODE_KERNEL, padding=1).long()
+            delete = (ink > 0) & _THINNING[step][code]
             if bool(delete.any()):
                 ink = ink.masked_fill(delete, 0.0)
                 changed = True

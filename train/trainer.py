@@ -10,10 +10,12 @@ end. Deterministic for a given seed and thread count.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,7 @@ from torch import nn
 
 from train.calibrate import fit_temperature
 from train.data import MnistData
-from train.model import build_model
+from train.model import build_model, exported_weights
 from train.recipes import TrainConfig
 
 #: Images augmented per call: big enough to amortise the per-op overhead, small enough for cache.
@@ -91,14 +93,48 @@ def not_digit_loss(logits: torch.Tensor, kind: str, cap: float) -> torch.Tensor:
     raise ValueError(f"unknown non-digit loss {kind!r}: uniform or cap")
 
 
+def save_progress(
+    path: Path,
+    epoch: int,
+    config: TrainConfig,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    generator: torch.Generator,
+    result: TrainResult,
+    best_state: dict[str, Any],
+) -> None:
+    """Write everything a stopped run needs to go on after ``epoch`` (atomically)."""
+    state = {
+        "epoch": epoch,
+        "config": config.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "best_state": best_state,
+        "history": [dataclasses.asdict(log) for log in result.history],
+        "val_accuracy": result.val_accuracy,
+        "best_epoch": result.best_epoch,
+    }
+    partial = path.with_name(path.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, partial)
+    partial.replace(path)
+
+
 def train(
     config: TrainConfig,
     data: MnistData,
     on_epoch: Callable[[EpochLog, Any], None] | None = None,
+    progress: Path | None = None,
 ) -> TrainResult:
     """Train an MLP per ``config`` on ``data.train_*``, choosing the epoch on ``data.val_*``.
 
-    ``on_epoch(log, model)`` is called after every epoch (progress bars, benchmarks).
+    ``on_epoch(log, model)`` is called after every epoch (progress bars, benchmarks). With
+    ``progress``, the run's whole state is written there after every epoch, and a run that finds
+    the file goes on after its last epoch, with the same numbers as one that was never stopped.
     """
     started = time.perf_counter()
     torch.set_num_threads(config.threads)
@@ -106,6 +142,8 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     # First, so the weights depend on the seed alone (building a teacher draws from torch's RNG).
     model = build_model(config.model, config.hidden_units, config.dropout)
+    if config.start_from is not None:
+        model.load_state_dict(exported_weights(Path(config.start_from)))
 
     train_pixels, train_labels = (
         images_to_tensor(data.train_images),
@@ -152,7 +190,22 @@ def train(
 
     result = TrainResult(model=model, config=config, val_accuracy=-1.0)
     best_state = copy.deepcopy(model.state_dict())
-    for epoch in range(1, config.epochs + 1):
+    first_epoch, earlier_seconds = 1, 0.0
+    if progress is not None and progress.is_file():  # go on where a stopped run left off
+        saved = torch.load(progress, map_location="cpu", weights_only=False)
+        if saved["config"] != config.to_dict():
+            raise ValueError(f"{progress} belongs to another config; delete it to start afresh")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        best_state = saved["best_state"]
+        result.history = [EpochLog(**log) for log in saved["history"]]
+        result.val_accuracy, result.best_epoch = saved["val_accuracy"], saved["best_epoch"]
+        first_epoch, earlier_seconds = saved["epoch"] + 1, result.history[-1].seconds
+        started -= earlier_seconds
+    for epoch in range(first_epoch, config.epochs + 1):
         model.train()
         order = torch.randperm(len(train_pixels), generator=generator)
         epoch_labels, epoch_views, epoch_teacher = train_labels[order], None, None
@@ -226,6 +279,9 @@ def train(
         if log.val_accuracy >= result.val_accuracy:  # ties go to the later (cooler) epoch
             result.val_accuracy, result.best_epoch = log.val_accuracy, epoch
             best_state = copy.deepcopy(model.state_dict())
+        if progress is not None:
+            save_progress(progress, epoch, config, model, optimizer, schedule, generator, result,
+                          best_state)  # fmt: skip
         if on_epoch is not None:
             on_epoch(log, model)
 

@@ -255,3 +255,41 @@ def test_style_config_survives_the_json_round_trip() -> None:
 
     again = TrainConfig.from_dict(json.loads(config.to_json()))
     assert again == config
+
+
+def zhang_suen(ink: np.ndarray) -> np.ndarray:
+    """Zhang and Suen's thinning, pixel by pixel, as their paper states it."""
+    image = np.pad(ink.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            delete = []
+            for y in range(1, image.shape[0] - 1):
+                for x in range(1, image.shape[1] - 1):
+                    if not image[y, x]:
+                        continue
+                    p = [image[y - 1, x], image[y - 1, x + 1], image[y, x + 1],
+                         image[y + 1, x + 1], image[y + 1, x], image[y + 1, x - 1],
+                         image[y, x - 1], image[y - 1, x - 1]]  # fmt: skip
+                    count = sum(p)
+                    crossings = sum(p[i] == 0 and p[(i + 1) % 8] == 1 for i in range(8))
+                    p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+                    if step == 0:
+                        clear = p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0
+                    else:
+                        clear = p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0
+                    if 2 <= count <= 6 and crossings == 1 and clear:
+                        delete.append((y, x))
+            for y, x in delete:
+                image[y, x] = 0
+            changed |= bool(delete)
+        if not changed:
+            return image[1:-1, 1:-1]
+
+
+def test_thinning_matches_zhang_and_suen_pixel_by_pixel(mnist: MnistData) -> None:
+    digits = images_to_tensor(mnist.val_images[:6]).view(-1, 1, 28, 28)
+    skeleton = styles.thin(digits)
+    for i in range(6):
+        expected = zhang_suen((digits[i, 0] > styles.INK_LEVEL).numpy())
+        assert np.array_equal(skeleton[i, 0].numpy().astype(np.uint8), expected)
