@@ -309,6 +309,15 @@ def serve(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, help="Seconds a request may take (then 504).")
     ] = 30.0,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.1,
+            max=3600,
+            help="Seconds a client has to send a request's line and headers (then 408).",
+        ),
+    ] = 5.0,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option("--cors-origin", help="Origin allowed to call the API from a browser."),
@@ -331,6 +340,7 @@ def serve(
             max_files=max_files,
             max_pixels=max_pixels,
             timeout_s=timeout,
+            header_timeout_s=header_timeout,
             cors_origins=cors_origin or [],
             access_log=access_log,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -24,9 +23,9 @@ def run_serve(
     max_files: int,
     max_pixels: int,
     timeout_s: float,
+    header_timeout_s: float,
     cors_origins: list[str],
     access_log: bool,
-    header_timeout_s: float | None = None,
 ) -> int:
     """Serve until stopped (SIGTERM and Ctrl-C let requests in flight finish); return the code."""
     try:
@@ -47,10 +46,9 @@ def run_serve(
             max_files=max_files,
             max_pixels=max_pixels,
             timeout_s=timeout_s,
+            header_timeout_s=header_timeout_s,
             cors_origins=tuple(cors_origins),
         )
-        if header_timeout_s is not None:
-            settings = dataclasses.replace(settings, header_timeout_s=header_timeout_s)
         if model is not None and not model.is_file():
             raise MnistInferError(f"{model}: model file not found")
     except MnistInferError as error:
