@@ -225,5 +225,22 @@ def export(
         )
 
 
+@app.command()
+def samples(
+    out: Annotated[Path, typer.Option(help="PNG to draw.")] = Path("docs/images/writer-styles.png"),
+    real_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with the real digits shown beside each style (validation)."),
+    ] = Path("../shared/data/real-dev"),
+    data_dir: DataDirOption = None,
+) -> None:
+    """Draw the writer styles on MNIST validation digits, each beside a real digit of its kind."""
+    from train.samples import draw_samples
+
+    data = load_data_or_exit(data_dir)
+    folder = real_dir if real_dir is not None and real_dir.is_dir() else None
+    console.print(f"drew {draw_samples(data, out, folder)}")
+
+
 if __name__ == "__main__":
     app()

@@ -8,6 +8,7 @@ of a 1, a bar across a 7's stem, a gap in a 9, ...) and against slow, plainly co
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,3 +294,28 @@ def test_thinning_matches_zhang_and_suen_pixel_by_pixel(mnist: MnistData) -> Non
     for i in range(6):
         expected = zhang_suen((digits[i, 0] > styles.INK_LEVEL).numpy())
         assert np.array_equal(skeleton[i, 0].numpy().astype(np.uint8), expected)
+
+
+def test_the_samples_picture_shows_every_style_changing_its_digits(
+    mnist: MnistData, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from train.samples import draw_samples, style_rows
+
+    out = draw_samples(mnist, tmp_path / "styles.png", real_dir=None, pairs=3)
+    with Image.open(out) as image:
+        pixels = np.asarray(image.convert("L"))
+    rows = style_rows()
+    side, gap, left = 56, 8, 96 + 56 + 16
+    assert pixels.shape[0] == len(rows) * (side + gap) + 18
+    changed = 0
+    for index in range(len(rows)):
+        top = 18 + index * (side + gap)
+        for k in range(3):
+            x = left + k * (2 * side + gap)
+            before = pixels[top : top + side, x : x + side]
+            after = pixels[top : top + side, x + side : x + 2 * side]
+            assert (before < 128).any()  # a digit is drawn
+            changed += int(not np.array_equal(before, after))
+    assert changed >= 0.8 * 3 * len(rows)
