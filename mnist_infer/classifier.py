@@ -6,6 +6,10 @@ back here and calls no other stage: ``sources`` names the inputs, ``images`` dec
 frames, ``session`` runs the model, ``views`` scores framed image files at nine placements and
 combines them, ``results`` holds the answers.
 
+The ``*_each`` methods, ``classify_framed`` and ``read_segmented`` keep one outcome per input in
+its place (``_in_place``): whatever stops one input, an unexpected exception included, is that
+input's named error, and the others are still scored together.
+
 A ``Classifier`` keeps no mutable state besides its session's per-thread buffers, so one instance
 can be shared by many threads.
 """
@@ -52,8 +56,7 @@ Probabilities = npt.NDArray[np.float32]
 Digits = npt.NDArray[np.int64]
 #: Per row: whether it was framed from an image file (None: no row was).
 FromFile = npt.NDArray[np.bool_] | None
-#: What the worker-process half hands the classifier: a framed digit or a lattice, or the error
-#: that stopped it there.
+#: One input's prepared form (a framed digit, a lattice) and its final outcome (a result).
 _Prepared = TypeVar("_Prepared")
 _Outcome = TypeVar("_Outcome")
 

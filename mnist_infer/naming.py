@@ -14,7 +14,7 @@ def source_name(source: object) -> str:
     """Name ``source`` for messages: its path, or a short description of the bytes or image."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        return path if isinstance(path, str) else repr(path)
+        return path if isinstance(path, str) and path else repr(path)  # '' is named "''"
     if isinstance(source, (bytes, bytearray, memoryview)):
         try:
             return f"<{source.nbytes if isinstance(source, memoryview) else len(source)} bytes>"
