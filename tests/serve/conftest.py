@@ -78,20 +78,56 @@ def start_server(*options: str, command: list[str] | None = None) -> Server:
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     """One server for the API tests, with small limits so that they are quick to reach."""
-    running = start_server("--max-body-mb", "1", "--max-files", "4", "--timeout", "20")
+    running = start_server(
+        "--max-body-mb", "1", "--max-files", "4", "--timeout", "20", "--header-timeout", "3"
+    )
     yield running
     running.stop()
 
 
 @pytest.fixture
 def server_factory() -> Iterator[Callable[..., Server]]:
-    """Start servers with other options (or another command); each is stopped after the test."""
+    """Start servers with other options; each is stopped at the end of the test."""
     started: list[Server] = []
 
-    def make(*options: str, command: list[str] | None = None) -> Server:
-        started.append(start_server(*options, command=command))
+    def make(*options: str) -> Server:
+        started.append(start_server(*options))
         return started[-1]
 
     yield make
     for running in started:
         running.stop()
+
+
+#: Runs the app as ``mnist-infer serve`` does, allowing 2 requests in progress, with an SDK that
+#: raises a bug's exception (not an error of its family) for a batch with an image named bug.png.
+FAULTY_SERVER = """
+import functools, sys
+import uvicorn
+from mnist_infer.classifier import Classifier
+from mnist_infer.serve import ServeSettings, create_app
+from mnist_infer.serve.protocol import HeadDeadlineProtocol
+
+def failing(method):
+    def wrapped(self, images, names=None):
+        if names is not None and "bug.png" in list(names):
+            raise RuntimeError("a bug in one image")
+        return method(self, images, names)
+    return wrapped
+
+Classifier.read_each = failing(Classifier.read_each)
+Classifier.classify_framed = failing(Classifier.classify_framed)
+settings = ServeSettings(max_in_flight=2, threads=1)
+uvicorn.run(create_app(settings), port=int(sys.argv[1]), log_level="critical",
+            http=functools.partial(HeadDeadlineProtocol, head_timeout=settings.header_timeout_s))
+"""
+
+
+@pytest.fixture(scope="module")
+def faulty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app with 2 requests in progress at most and a bug for images named bug.png."""
+    script = tmp_path_factory.mktemp("faulty") / "faulty_server.py"
+    script.write_text(FAULTY_SERVER)
+    running = start_server(command=[sys.executable, str(script)])
+    yield running
+    running.stop()

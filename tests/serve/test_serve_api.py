@@ -229,7 +229,7 @@ def test_info_is_the_model_card_without_server_paths(server) -> None:
         "max_files": 4,
         "max_pixels": 40_000_000,
         "timeout_s": 20.0,
-        "header_timeout_s": 5.0,
+        "header_timeout_s": 3.0,
         "max_in_flight": 256,
     }
 
