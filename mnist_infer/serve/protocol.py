@@ -24,7 +24,7 @@ from typing import Any, Final
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mnist_infer.serve.responses import SECURITY_HEADERS
+from mnist_infer.serve.responses import DEFAULT_POLICY, SECURITY_HEADERS
 
 __all__ = ["DEFAULT_MAX_HEAD_BYTES", "HeadDeadlineProtocol"]
 
@@ -129,6 +129,7 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
                 b"content-length: " + str(len(body)).encode(),
                 b"connection: close",
                 *(name + b": " + value for name, value in SECURITY_HEADERS),
+                b"content-security-policy: " + DEFAULT_POLICY.encode(),
             ]
             self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
         self.transport.close()

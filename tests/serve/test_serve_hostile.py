@@ -142,6 +142,7 @@ def test_what_the_parser_refuses_is_a_json_400_with_its_reason(
     assert headers["content-type"] == "application/json"
     assert headers["connection"] == "close"
     assert all(headers[name] == value for name, value in SECURITY.items())
+    assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert json.loads(body) == {"error": f"invalid HTTP request ({reason})"}
     assert httpx.get(server.url + "/healthz").status_code == 200
 
