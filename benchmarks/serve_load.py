@@ -1,7 +1,8 @@
 """The HTTP server under load and under abuse, on loopback only, against the in-process SDK.
 
-    python benchmarks/serve_load.py                  # load (6,500 requests), then abuse (30 s)
+    python benchmarks/serve_load.py                  # load, abuse (30 s), slow headers
     python benchmarks/serve_load.py --quick          # fewer requests, a 10 s abuse run
+    python benchmarks/serve_load.py --only slow-headers
 
 Starts ``mnist-infer serve`` on a free loopback port (default settings: a pool of as many
 classifying threads as cores) and measures, in one run:
@@ -16,6 +17,11 @@ classifying threads as cores) and measures, in one run:
    the limit, decompression bombs, truncated multipart bodies and slow senders (one byte at a
    time). The good clients' errors must be 0, the server must stay up, and its peak memory
    (VmHWM) is printed.
+4. **Slow headers**: good clients send photos, first alone, then while 300 other connections
+   each send a request line and one header and never finish their head (each re-opened as
+   soon as the server closes it, so 300 are held all the time). The good clients' errors must
+   be 0; their latency is printed beside the run without holders, and how long the server let
+   a held connection live, and what it answered it.
 
 The client is asyncio + httpx in this process, so it shares the 2 cores with the server.
 """
@@ -43,6 +49,7 @@ from PIL import Image
 from realistic_images import camera, lighting, paint, pen_shape, random_place
 
 from mnist_infer import Classifier
+from mnist_infer.serve import ServeSettings
 from train.data import load_mnist
 
 EXECUTABLE = str(Path(sys.executable).with_name("mnist-infer"))
@@ -202,6 +209,10 @@ def bad_requests(url: str, good: bytes, number: bytes) -> list[tuple[str, int, s
             "a form with text, no file",
             lambda c: c.post("/v1/predict", files={"path": (None, "/etc/passwd")}),
         ),
+        (
+            "a file name of 8,000 characters",
+            lambda c: c.post("/v1/predict", files={"f": ("n" * 7_996 + ".png", good)}),
+        ),
         ("top_k=11", lambda c: c.post("/v1/predict?top_k=11", content=good)),
         ("GET /v1/predict", lambda c: c.get("/v1/predict")),
         ("an unknown path", lambda c: c.get("/v2/predict")),
@@ -306,9 +317,102 @@ async def abuse(url: str, port: int, photos: list[bytes], seconds: float) -> dic
     return {"good_sent": good_sent, "good_errors": good_errors, "sent": sent, "answered": answered}
 
 
+async def slow_headers(
+    url: str, port: int, photos: list[bytes], held: int, requests: int, concurrency: int = 8
+) -> dict[str, Any]:
+    """Good clients' latency without, then with, ``held`` connections that never end a head.
+
+    The holders open over one header deadline, so that the server closes them (and they open
+    again) spread over time rather than all at once.
+    """
+    alone = await load(url, photos, concurrency, requests)
+    deadline = ServeSettings().header_timeout_s
+    lifetimes: list[float] = []
+    replies: Counter[str] = Counter()
+    open_now = 0
+    counts: list[int] = []
+    holding = True
+
+    async def holder(index: int) -> None:
+        nonlocal open_now
+        await asyncio.sleep(deadline * index / held)
+        while holding:
+            started = time.monotonic()
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError as error:
+                replies[f"connect failed ({type(error).__name__})"] += 1
+                await asyncio.sleep(0.1)
+                continue
+            open_now += 1
+            try:
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+                reply = await reader.read()  # until the server closes the connection
+                if holding:
+                    lifetimes.append(time.monotonic() - started)
+                    replies[reply.split(b"\r\n", 1)[0].decode(errors="replace") or "closed"] += 1
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                open_now -= 1
+                writer.close()
+
+    async def watch() -> None:
+        while holding:
+            counts.append(open_now)
+            await asyncio.sleep(0.05)
+
+    tasks = [asyncio.create_task(holder(index)) for index in range(held)]
+    while open_now < held:
+        await asyncio.sleep(0.05)
+    watcher = asyncio.create_task(watch())
+    loaded = await load(url, photos, concurrency, requests)
+    if not lifetimes:  # the run was shorter than the deadline: hold on until some close
+        while not lifetimes:
+            await asyncio.sleep(0.1)
+    holding = False
+    for task in [*tasks, watcher]:
+        task.cancel()
+    await asyncio.gather(*tasks, watcher, return_exceptions=True)
+    return {
+        "alone": alone,
+        "held": loaded,
+        "lifetimes": lifetimes,
+        "replies": replies,
+        "open": counts,
+    }
+
+
+def print_slow_headers(report: dict[str, Any], held: int) -> None:
+    print(f"\nslow headers: {held} connections that never finish their request head")
+    print("| good clients (photos, concurrency 8) | requests | req/s | p50 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, key in (("alone", "alone"), (f"beside {held} held connections", "held")):
+        run = report[key]
+        lat = [1e3 * x for x in run["latencies"]]
+        print(
+            f"| {name} | {run['total']} | {run['total'] / run['seconds']:.0f} |"
+            f" {percentile(lat, 50):.1f} | {percentile(lat, 99):.1f} |"
+            f" {sum(run['errors'].values())} {dict(run['errors']) or ''} |"
+        )
+    lives = report["lifetimes"]
+    print(
+        f"held connections closed by the server: {len(lives)}, each after"
+        f" {min(lives):.2f} s (median {percentile(lives, 50):.2f} s, max {max(lives):.2f} s);"
+        f" answered: {dict(report['replies'])}"
+    )
+    counts = report["open"]
+    print(
+        f"connections held during the run (sampled every 50 ms): mean {np.mean(counts):.0f},"
+        f" fewest {min(counts)}, most {max(counts)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["slow-headers"], help="Run only this phase.")
+    parser.add_argument("--held", type=int, default=300, help="Connections holding a head.")
     args = parser.parse_args()
     data = load_mnist(None)
     rng = np.random.default_rng(0)
@@ -321,9 +425,15 @@ def main() -> None:
 
     process, url = start_server()
     port = int(url.rsplit(":", 1)[1])
+    slow_requests = 300 if args.quick else 1200
     try:
         load_average = os.getloadavg()[0]
         print(f"server pid {process.pid} on {url}, {os.cpu_count()} cores, load {load_average:.1f}")
+        if args.only == "slow-headers":
+            report = asyncio.run(slow_headers(url, port, photos, args.held, slow_requests))
+            print_slow_headers(report, args.held)
+            print(f"load {os.getloadavg()[0]:.1f} at the end")
+            return
         print(
             "| files | concurrency | requests | req/s | p50 ms | p95 ms | p99 ms | errors |"
             " vs in-process |"
@@ -372,6 +482,9 @@ def main() -> None:
             f"server alive afterwards: {alive}; peak memory {before:.0f} MB before the abuse,"
             f" {peak_memory_mb(process.pid):.0f} MB after"
         )
+        report = asyncio.run(slow_headers(url, port, photos, args.held, slow_requests))
+        print_slow_headers(report, args.held)
+        print(f"load {os.getloadavg()[0]:.1f} at the end")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
