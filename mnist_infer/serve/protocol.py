@@ -84,6 +84,8 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
             self._refuse(400, f"invalid HTTP request ({error})")
             return
         if self._head_timer is not None:  # a head still incomplete after this data
+            # (in a chunk that also ends a pipelined request before it, that request's bytes
+            # count too: a bound, not a measure)
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(431, f"request head too large (limit {self.max_head_bytes:,} bytes)")
