@@ -225,7 +225,7 @@ class Classifier:
         One line of digits is read left to right; the digits are found by recognition (see
         ``mnist_infer.segmentation``). Raises the first input's error: ``NoDigitFoundError``
         when there is no ink, its subclass ``NotALineError`` when the ink is not one line, and
-        ``InvalidImageError`` for an image too long for its height to read.
+        ``LineTooLongError`` for an image too long for its height to read.
         """
         sources, single = sources_of(x)
         lattices = [lattice_source(source, max_pixels=self._max_pixels) for source in sources]

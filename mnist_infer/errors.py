@@ -40,6 +40,14 @@ class SeveralDigitsError(InvalidImageError):
         return (type(self), (str(self), self.count))
 
 
+class LineTooLongError(InvalidImageError):
+    """An image too long for its height to read as one line: its strokes would not survive.
+
+    The message gives the image's size and the longest aspect ratio read (``MAX_ASPECT`` in
+    ``mnist_infer.segmentation``); crop to the number, or read a long number in parts.
+    """
+
+
 class NoDigitFoundError(MnistInferError):
     """The image decoded fine but holds no digit: nothing to classify, so we do not guess."""
 

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from mnist_infer.clutter import remove_clutter
-from mnist_infer.errors import InvalidImageError, NoDigitFoundError, NotALineError
+from mnist_infer.errors import LineTooLongError, NoDigitFoundError, NotALineError
 from mnist_infer.framing import frame_pieces
 from mnist_infer.imageops import box_gap
 from mnist_infer.levels import ANALYSIS_SIDE, SMALL_IMAGE, ink_levels
@@ -216,7 +216,7 @@ def _check_aspect(size: tuple[int, int]) -> None:
     """Refuse an image too long for its height: its analysis copy would lose the strokes."""
     aspect = max(size) / max(1, min(size))
     if aspect > MAX_ASPECT:
-        raise InvalidImageError(
+        raise LineTooLongError(
             f"too long for its height to read as one line ({size[0]}x{size[1]}, {aspect:.0f} "
             f"to 1; at most {MAX_ASPECT} to 1, about {MAX_ASPECT} digits): crop it to the number, "
             "or read a long number in parts"

@@ -14,7 +14,7 @@ from mnist_infer import (
     Reading,
     SeveralDigitsError,
 )
-from mnist_infer.errors import InvalidImageError
+from mnist_infer.errors import InvalidImageError, LineTooLongError
 from mnist_infer.segmentation import Candidate, Lattice, best_reading
 
 STYLES = ("scan", "photo", "canvas", "light_on_dark", "comb", "ruled")
@@ -188,9 +188,9 @@ def test_a_line_too_long_to_read_is_its_own_error_and_costs_no_other(
     assert isinstance(first, Reading)
     assert isinstance(last, Reading)
     assert first.text == last.text == "427"
-    assert isinstance(middle, InvalidImageError)
+    assert isinstance(middle, LineTooLongError)
     assert str(middle).startswith(f"strip: too long for its height to read as one line ({size[0]}x")
-    with pytest.raises(InvalidImageError, match=r"^<\d+ bytes>: too long for its height"):
+    with pytest.raises(LineTooLongError, match=r"^<\d+ bytes>: too long for its height"):
         classifier.read(strip)
     (outcome,) = classifier.read_each([strip])
     assert str(outcome).startswith(f"item 0 <{len(strip)} bytes>: too long for its height")
