@@ -27,6 +27,7 @@ from mnist_infer._version import __version__
 from mnist_infer.errors import (
     InternalError,
     InvalidImageError,
+    LineTooLongError,
     MnistInferError,
     ModelError,
     NoDigitFoundError,
@@ -51,10 +52,11 @@ __all__ = ["create_app"]
 #: The status of a one-image request whose image failed, by the kind of failure: the first
 #: kind the error is an instance of, so a subclass comes before its base. An image that decodes
 #: but is not what was asked for (no ink, not a digit, several digits where one was asked for,
-#: not one line of digits) is 422; one that does not decode is 415; a failure of the model or
-#: inside mnist_infer (a bug) is 500; any other input error is 400.
+#: not one line of digits, a line too long to read) is 422; one that does not decode is 415; a
+#: failure of the model or inside mnist_infer (a bug) is 500; any other input error is 400.
 STATUS_OF_ERROR: dict[type[MnistInferError], int] = {
     SeveralDigitsError: 422,
+    LineTooLongError: 422,
     NotADigitError: 422,
     NoDigitFoundError: 422,
     InvalidImageError: 415,

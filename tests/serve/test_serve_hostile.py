@@ -255,8 +255,12 @@ def test_a_squeezed_strip_of_many_digits_fails_alone(server, draw, path, count, 
     assert key in results[2] or results[2]["error"].startswith("n42.png: holds 2 digits")
     assert key in results[1] or results[1]["error"].startswith("strip.png: ")
     alone = httpx.post(server.url + path, files=files[1:2], timeout=60)
-    assert alone.status_code in (200, 415, 422)
     assert alone.json()["results"][0]["path"] == "strip.png"
+    if path == "/v1/read":  # decodes fine, but is too long for its height to read as one line
+        assert alone.status_code == 422
+        assert "too long for its height" in alone.json()["results"][0]["error"]
+    else:
+        assert alone.status_code in (200, 422)
 
 
 def test_a_bug_in_one_image_is_its_error_in_place(faulty_server, draw) -> None:
