@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
 from mnist_infer.contract import CHECKSUM_FILENAME, MODEL_FILENAME
 from mnist_infer.errors import InvalidInputError, ModelError
+from mnist_infer.regular_files import NotARegularFileError, open_regular
 
 __all__ = [
     "MAX_MODEL_BYTES",
@@ -76,32 +76,20 @@ def read_model_file(model: str | os.PathLike[str] | None) -> ModelFile:
 
 
 def _read_regular_file(path: str) -> bytes:
-    """Read a regular file of at most ``MAX_MODEL_BYTES``; refuse anything else before reading.
-
-    The file is opened without blocking (a FIFO with no writer would otherwise wait forever)
-    and checked through the open descriptor, so what was checked is what is read.
-    """
+    """Read a regular file of at most ``MAX_MODEL_BYTES``; refuse anything else before reading."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor, info = open_regular(path)
     except FileNotFoundError:
         raise ModelError(f"{path}: model file not found") from None
     except IsADirectoryError:
         raise ModelError(f"{path}: is a directory, not an ONNX model file") from None
+    except NotARegularFileError as exc:
+        raise ModelError(f"{path}: {exc}; a model is read only from a regular ONNX file") from None
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: cannot open model file ({_reason(exc)})") from None
     try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise ModelError(f"{path}: is a directory, not an ONNX model file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ModelError(
-                f"{path}: is {_file_kind(info.st_mode)}, not a regular file; "
-                "a model is read only from a regular ONNX file"
-            )
         if info.st_size > MAX_MODEL_BYTES:
             raise ModelError(_too_large(path, info.st_size))
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(descriptor, True)
         with os.fdopen(descriptor, "rb", closefd=False) as file:
             data = file.read(MAX_MODEL_BYTES + 1)  # a file that grows is still bounded
     except OSError as exc:
@@ -119,17 +107,6 @@ def _too_large(path: str, size: int | None) -> str:
         f"{path}: model file too large ({found}; at most {MAX_MODEL_BYTES:,} bytes are read), "
         "not a digit model"
     )
-
-
-def _file_kind(mode: int) -> str:
-    """Name the kind of a file that is not regular, for messages."""
-    if stat.S_ISFIFO(mode):
-        return "a pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
 
 
 def _reason(exc: BaseException) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import stat
 import threading
 import warnings
 from typing import Final, TypeAlias
@@ -31,6 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_infer.errors import InvalidImageError, InvalidInputError
 from mnist_infer.naming import source_name
+from mnist_infer.regular_files import NotARegularFileError, open_regular
 
 __all__ = [
     "FORMATS",
@@ -131,50 +131,30 @@ def _bytes_of(source: bytes | bytearray | memoryview, label: str) -> bytes:
 def _open_path(source: str | os.PathLike[str], label: str) -> io.BufferedReader:
     """Open a regular file for reading, with a clear message for the usual ways that fails.
 
-    The file is opened without blocking and checked after opening, so a FIFO with no writer (or
-    one swapped in after a check) is refused at once instead of hanging the caller.
+    ``open_regular`` refuses a FIFO or a device at once instead of waiting on it.
     """
     path = os.fspath(source)
     if not path:
         raise InvalidImageError(f"{label or repr('')}: empty path, not an image file")
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor, info = open_regular(path)
     except FileNotFoundError:
         raise InvalidImageError(f"{label}: file not found") from None
     except PermissionError:
         raise InvalidImageError(f"{label}: permission denied") from None
     except IsADirectoryError:
         raise InvalidImageError(f"{label}: is a directory, not an image file") from None
+    except NotARegularFileError as exc:
+        raise InvalidImageError(
+            f"{label}: {exc}; only regular files are opened (pass a stream's bytes instead: on "
+            "the command line, pipe it to -)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise InvalidImageError(f"{label}: cannot open file ({_reason(exc)})") from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise InvalidImageError(f"{label}: is a directory, not an image file")
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidImageError(
-                f"{label}: is {_file_kind(info.st_mode)}, not a regular file; only regular files "
-                "are opened (pass a stream's bytes instead: on the command line, pipe it to -)"
-            )
-        if info.st_size == 0:
-            raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(descriptor, True)
-        return os.fdopen(descriptor, "rb")
-    except BaseException:
+    if info.st_size == 0:
         os.close(descriptor)
-        raise
-
-
-def _file_kind(mode: int) -> str:
-    """Name the kind of a file that is not regular, for messages."""
-    if stat.S_ISFIFO(mode):
-        return "a pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
+        raise InvalidImageError(f"{label}: empty file (0 bytes), not an image")
+    return os.fdopen(descriptor, "rb")
 
 
 def _decode(
