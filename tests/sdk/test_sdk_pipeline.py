@@ -1,8 +1,9 @@
 """One image's way through the SDK is a line: each stage is entered once, in order.
 
 A profiler hook records every call into a module of ``mnist_infer`` while one file is
-classified; base modules (contract, errors, naming, image ops, model files) are helpers any stage
-may use and are left out. What remains must read as the line of stages the docs describe.
+classified; base modules (contract, errors, naming, image ops, regular files, model files) are
+helpers any stage may use and are left out. What remains must read as the line of stages the
+docs describe.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ BASE = {
     "mnist_infer.errors",
     "mnist_infer.naming",
     "mnist_infer.imageops",
+    "mnist_infer.regular_files",
     "mnist_infer._cores",
     "mnist_infer._model_files",
     "mnist_infer._onnxruntime",
