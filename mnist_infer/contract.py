@@ -51,3 +51,45 @@ class MetadataKey:
     VERSIONS: Final = "versions"  # JSON {"torch": ..., "onnx": ..., "onnxruntime": ..., ...}
     GIT_COMMIT: Final = "git_commit"  # commit of the training code, "unknown" outside git
     CREATED: Final = "created"  # ISO 8601 UTC timestamp of the export
+
+
+class ReaderContract:
+    """The line reader's contract (``line-reader.onnx``): a line in, per-column digit scores out.
+
+    A line image is the line's ink box (ink = 1.0, background = 0.0) scaled, keeping its aspect
+    ratio, to ``INK_ROWS`` rows, centred in ``HEIGHT`` rows, with ``MARGIN`` empty columns on
+    each side, then padded on the right with empty columns to a multiple of ``STRIDE`` (at least
+    ``MIN_WIDTH``). Lines of one batch are padded on the right to the widest.
+    """
+
+    VERSION: Final = 1
+    INPUT_NAME: Final = "lines"  # float32 [N, 1, HEIGHT, W], W dynamic, a multiple of STRIDE
+    #: float32 [N, W // STRIDE, len(ALPHABET) + 1]: log-probabilities (log-softmax) per column.
+    OUTPUT_NAME: Final = "log_probs"
+    HEIGHT: Final = 32
+    INK_ROWS: Final = 28
+    MARGIN: Final = 4
+    STRIDE: Final = 4  # input columns per output column
+    MIN_WIDTH: Final = 32
+    ALPHABET: Final = "0123456789"
+    BLANK: Final = 10  # index of the CTC blank: the last class
+    MODEL_FILENAME: Final = "line-reader.onnx"
+    CHECKSUM_FILENAME: Final = MODEL_FILENAME + ".sha256"
+
+
+class ReaderMetadataKey:
+    """Keys of the reader's ONNX ``metadata_props`` (strings), checked when it is loaded."""
+
+    CONTRACT_VERSION: Final = "reader_contract_version"  # str(ReaderContract.VERSION)
+    HEIGHT: Final = "height"  # str(ReaderContract.HEIGHT)
+    STRIDE: Final = "stride"  # str(ReaderContract.STRIDE)
+    ALPHABET: Final = "alphabet"  # ReaderContract.ALPHABET
+    BLANK: Final = "blank"  # str(ReaderContract.BLANK)
+    VAL_SEQUENCE_ACCURACY: Final = "val_sequence_accuracy"  # whole lines right, validation digits
+    TEST_SEQUENCE_ACCURACY: Final = "test_sequence_accuracy"  # whole lines right, test digits
+    RECIPE: Final = "recipe"
+    CONFIG: Final = "config"  # JSON of the full training config
+    DATASET_SHA256: Final = "dataset_sha256"
+    VERSIONS: Final = "versions"
+    GIT_COMMIT: Final = "git_commit"
+    CREATED: Final = "created"
