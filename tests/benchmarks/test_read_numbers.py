@@ -114,7 +114,8 @@ def test_classes_cycle_with_the_index_and_comb_numbers_are_spaced() -> None:
         }
     slants = [p.slant for p in plans if p.style != "comb"]
     assert 0.3 < sum(s == 0.0 for s in slants) / len(slants) < 0.5
-    assert min(slants) < -0.05 and max(slants) > 0.35
+    assert min(slants) < -0.05
+    assert max(slants) > 0.35
     assert all(len(p.digits) == p.length for p in plans)
     assert plan_number(0, 5, 10, length=4).length == 4
     small = [plan_number(0, SMALL_BASE + k, 10) for k in range(30)]
