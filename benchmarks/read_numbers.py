@@ -107,6 +107,7 @@ TARGETS: Final = {
     "usps": 0.92,
     "several_multi": 0.99,
     "several_single": 0.002,
+    "not_digit_single": 0.003,
     "four_digit_rate": 300.0,
     "predict_speed_ratio": 0.9,
 }
@@ -474,6 +475,7 @@ class SingleDigitFigures:
 
     n: int
     several: int  # predict refused the file as several digits
+    not_digit: int  # predict refused the file as not a digit
     agree: int
     both_none: int
     predict_right: int
@@ -492,6 +494,9 @@ def single_digit_figures(
     return SingleDigitFigures(
         n=len(names),
         several=sum(several_digits(predicted_lines.get(n, {}).get("error")) for n in names),
+        not_digit=sum(
+            "not a digit" in str(predicted_lines.get(n, {}).get("error", "")) for n in names
+        ),
         agree=sum(agrees(predicted[n], texts[n]) for n in names),
         both_none=sum(predicted[n] is None and not texts[n] for n in names),
         predict_right=sum(predicted[n] == truth[n] for n in names),
@@ -526,6 +531,8 @@ def must_show_rows(
         ("SeveralDigitsError on the multi-digit numbers", several_multi, "several_multi", ">="),
         ("SeveralDigitsError on the single-digit suite", single.several / single.n,
          "several_single", "<="),
+        ("NotADigitError on the single-digit suite", single.not_digit / single.n,
+         "not_digit_single", "<="),
     ]  # fmt: skip
     rows = []
     for title, value, key, sense in figures:
@@ -866,6 +873,9 @@ def main(argv: Sequence[str] | None = None) -> None:
          percent(multi_digit / max(len(multi), 1)), ""],
         ["`predict` on the single-digit suite: refused as several digits", str(single.n),
          percent(single.several / single.n), f"<= {percent(TARGETS['several_single'], 1)}"],
+        ["`predict` on the single-digit suite: refused as not a digit", str(single.n),
+         percent(single.not_digit / single.n),
+         f"<= {percent(TARGETS['not_digit_single'], 1)}"],
         ["`read` agrees with `predict` on the single-digit suite", str(single.n),
          percent(single.agree / single.n), ""],
         ["... of which neither gives a digit", str(single.n), str(single.both_none), ""],

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_PROVIDERS",
     "ModelInfo",
     "ModelSession",
+    "create_session",
     "default_threads",
 ]
 
@@ -140,7 +141,7 @@ class ModelSession:
         self.providers = _provider_names(providers)
         self.batch_size = batch_size
         model_file = read_model_file(model)
-        self._session = _create_session(
+        self._session = create_session(
             model_file.data, model_file.location, self.threads, self.providers
         )
         self._output_names = [OUTPUT_NAME]
@@ -229,9 +230,10 @@ def _provider_names(providers: str | Sequence[str] | None) -> tuple[str, ...]:
     return checked
 
 
-def _create_session(
+def create_session(
     data: bytes, location: str, threads: int, providers: tuple[str, ...]
 ) -> ort.InferenceSession:
+    """Create an onnxruntime session over a model's bytes (quiet, one inter-op thread)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

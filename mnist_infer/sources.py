@@ -1,10 +1,13 @@
-"""What the caller gave, named and brought to the model's view: the first stage of the pipeline.
+"""What the caller gave, named and brought to the models' view: the front end's pipeline.
 
 An input is an MNIST-format array (scored as it is) or an image source: a path, the bytes of an
-image file, or a PIL image (decoded by ``mnist_infer.images``, then taken through the front
-end's stages: ``levels``, ``clutter``, ``pieces``, ``framing``). Every error raised here is an
-``MnistInferError`` whose message starts with the input's name. This module never imports
-onnxruntime, so the CLI's decoding worker processes can use it.
+image file, or a PIL image. An image source runs through the front end's stages in this order,
+once: decoded (``images``), checked for a line too long to read (``line``), brought to ink
+levels (``levels``), cleared of clutter (``clutter``), grouped into ink pieces (``pieces``);
+then framed as one digit for the digit model (``framing``) and made into the line image the
+reader reads (``line``). Every error raised here is an ``MnistInferError`` whose message
+starts with the input's name. This module never imports onnxruntime, so the CLI's decoding
+worker processes can use it.
 """
 
 from __future__ import annotations
@@ -20,24 +23,33 @@ from PIL import Image
 
 from mnist_infer.arrays import as_image, line_image
 from mnist_infer.clutter import remove_clutter
-from mnist_infer.errors import InvalidInputError, SeveralDigitsError, named_error
+from mnist_infer.errors import (
+    InvalidInputError,
+    NotADigitError,
+    NotALineError,
+    SeveralDigitsError,
+    named_error,
+)
 from mnist_infer.framing import frame_pieces
 from mnist_infer.images import MAX_PIXELS, check_limit, check_name, load_image
 from mnist_infer.levels import DECODE_SIDE, ink_levels
+from mnist_infer.line import Line, analysis_side, check_aspect, line_of
 from mnist_infer.naming import describe_item
 from mnist_infer.pieces import InkPieces, find_pieces
-from mnist_infer.segmentation import Lattice, digit_count, number_lattice
 
 __all__ = [
     "IMAGE_SOURCE_TYPES",
     "ImageInput",
+    "PreparedDigit",
     "Source",
+    "digit_source",
     "each_source",
     "frame_source",
-    "lattice_source",
+    "line_source",
     "names_for",
+    "prepare_digit",
+    "prepare_line",
     "preprocess",
-    "segment",
     "sources_of",
 ]
 
@@ -123,34 +135,69 @@ def names_for(
     return [label if label is not None else default(index) for index, label in enumerate(labels)]
 
 
+@dataclass(frozen=True)
+class PreparedDigit:
+    """One input made ready for ``predict``: its digit framed for the digit model, and its line.
+
+    ``framed`` is (28, 28) float32 in [0, 1], MNIST framing. ``line`` is the image's writing
+    as the line reader sees it, which checks that the image holds one digit; None for an
+    MNIST-format array, which is taken to be one digit as it is. ``from_file``: framed from an
+    image (scored at nine placements), not an MNIST-format array. Picklable.
+    """
+
+    framed: npt.NDArray[np.float32]
+    line: Line | None
+    from_file: bool = True
+
+
 def frame_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.float32]:
-    """Return the model's view of one input: (28, 28) float32 in [0, 1], MNIST framing.
+    """Return the digit model's view of one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     Arrays must already be in MNIST format (they pass through, scaled to [0, 1]). An image
-    source goes through the front end's stages in order: decoded (``images``, refusing images
-    over ``max_pixels``), brought to ink levels (``levels``), cleared of clutter (``clutter``),
-    grouped into ink pieces (``pieces``), refused if it holds several digits side by side
-    (``segmentation``), and its main ink mass framed (``framing``).
+    source goes through the front end (see the module notes) and its main ink mass is framed.
     """
-    return _named(source.name, _frame, source.item, source.name, max_pixels)
+    return digit_source(source, max_pixels=max_pixels).framed
 
 
-def _frame(item: object, name: str, max_pixels: int) -> npt.NDArray[np.float32]:
-    """``frame_source``'s stages, in order."""
+def digit_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> PreparedDigit:
+    """Return one input framed for the digit model, with its line for the reader's check.
+
+    Ink lying in several lines is ``SeveralDigitsError`` here: one digit is one line.
+    """
+    return _named(source.name, _digit, source.item, source.name, max_pixels)
+
+
+def _digit(item: object, name: str, max_pixels: int) -> PreparedDigit:
+    """``digit_source``'s stages, in order."""
     if isinstance(item, np.ndarray):
-        return as_image(item, name=name)
+        return PreparedDigit(as_image(item, name=name), None, from_file=False)
     if not isinstance(item, IMAGE_SOURCE_TYPES):
         raise InvalidInputError(
             f"{name}: cannot classify a {type(item).__name__}; expected a numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
     image = load_image(item, name=name, max_side=DECODE_SIDE, max_pixels=max_pixels)
-    levels = ink_levels(image)
-    found = find_pieces(levels, remove_clutter(levels.evidence.mask))
-    chosen = found.digit()
-    _refuse_several(found)
-    framed: npt.NDArray[np.float32] = frame_pieces(found, chosen)
-    return framed
+    found = _pieces(image)
+    framed: npt.NDArray[np.float32] = frame_pieces(found, found.digit())
+    try:
+        line = line_of(found)
+    except NotALineError as error:
+        raise SeveralDigitsError(
+            f"{str(error).split(';')[0]}, not one digit; read a number with Classifier.read "
+            "(mnist-infer read)",
+            2,
+        ) from None
+    return PreparedDigit(framed, line)
+
+
+def _pieces(image: Image.Image) -> InkPieces:
+    """Run the front end up to the ink pieces: aspect, ink levels, clutter, pieces."""
+    check_aspect(image.size)
+    levels = ink_levels(image, side=analysis_side(image.size))
+    cleaned = remove_clutter(levels.evidence.mask)
+    if not cleaned.mask.any() and cleaned.clutter.any():
+        raise NotADigitError("not a digit: the only ink is printed lines, a ring or an underline")
+    return find_pieces(levels, cleaned)
 
 
 def _named(name: str, step: Callable[..., _T], *args: object) -> _T:
@@ -168,29 +215,17 @@ def _named(name: str, step: Callable[..., _T], *args: object) -> _T:
         raise named from named.__cause__
 
 
-def _refuse_several(found: InkPieces) -> None:
-    """Raise ``SeveralDigitsError`` when the ink is clearly several digits side by side."""
-    count = digit_count(found)
-    if count > 1:
-        raise SeveralDigitsError(
-            f"holds {count} digits side by side, not one; read a number with "
-            "Classifier.read (mnist-infer read)",
-            count,
-        )
+def line_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> Line:
+    """Return the line image of one input holding a line of digits (see ``mnist_infer.line``).
 
-
-def lattice_source(source: Source, *, max_pixels: int = MAX_PIXELS) -> Lattice:
-    """Return every candidate digit of one input holding a line of digits, framed.
-
-    An image source is decoded and taken through the front end's stages up to the pieces, which
-    ``segmentation`` groups and cuts into candidate digits. A 2-D numpy array of any size is an
-    image too (0 is background, as in MNIST; uint8 0-255, float 0-1 or bool).
+    An image source is decoded and taken through the front end. A 2-D numpy array of any size
+    is an image too (0 is background, as in MNIST; uint8 0-255, float 0-1 or bool).
     """
-    return _named(source.name, _lattice, source.item, source.name, max_pixels)
+    return _named(source.name, _line, source.item, source.name, max_pixels)
 
 
-def _lattice(item: object, name: str, max_pixels: int) -> Lattice:
-    """``lattice_source``'s stages, in order."""
+def _line(item: object, name: str, max_pixels: int) -> Line:
+    """``line_source``'s stages, in order."""
     if isinstance(item, np.ndarray):
         image = load_image(line_image(item, name=name), name=name, max_pixels=max_pixels)
     elif isinstance(item, IMAGE_SOURCE_TYPES):
@@ -200,28 +235,39 @@ def _lattice(item: object, name: str, max_pixels: int) -> Lattice:
             f"{name}: cannot read a {type(item).__name__}; expected a 2-D numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    return number_lattice(image)
+    return line_of(_pieces(image))
 
 
-def segment(x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Lattice:
-    """Return the candidate digits of one input holding a number (see ``lattice_source``).
+def prepare_line(x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Line:
+    """Return the line image of one input holding a number (see ``line_source``).
 
     The worker-process half of ``Classifier.read``: it never imports onnxruntime, and the
-    result is picklable; ``Classifier.read_segmented`` scores it. Images over ``max_pixels``
-    are refused as possible decompression bombs.
+    result is picklable; ``Classifier.read_lines`` reads it. Images over ``max_pixels`` are
+    refused as possible decompression bombs.
     """
-    return lattice_source(_source(x, name), max_pixels=check_limit(max_pixels, "max_pixels"))
+    return line_source(_source(x, name), max_pixels=check_limit(max_pixels, "max_pixels"))
+
+
+def prepare_digit(
+    x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS
+) -> PreparedDigit:
+    """Return one input made ready for ``predict`` (see ``PreparedDigit``).
+
+    The worker-process half of ``Classifier.predict``: it never imports onnxruntime, and the
+    result is picklable; ``Classifier.classify_framed`` scores it.
+    """
+    return digit_source(_source(x, name), max_pixels=check_limit(max_pixels, "max_pixels"))
 
 
 def preprocess(
     x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS
 ) -> npt.NDArray[np.float32]:
-    """Return what the model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
+    """Return what the digit model sees for one input: (28, 28) float32 in [0, 1], MNIST framing.
 
     MNIST-format arrays ((28, 28) or (784,), uint8 0-255 or float 0-1) pass through unchanged
     (only scaled to [0, 1]); anything else (a path, image-file bytes, a PIL image) is decoded by
-    ``mnist_infer.load_image`` and framed by ``mnist_infer.framing.frame_digit``. Errors start
-    with ``name`` (default: the path, or a description of the input). Images over
+    ``mnist_infer.load_image`` and framed by the front end (see ``mnist_infer.sources``). Errors
+    start with ``name`` (default: the path, or a description of the input). Images over
     ``max_pixels`` are refused as possible decompression bombs.
     """
     return frame_source(_source(x, name), max_pixels=check_limit(max_pixels, "max_pixels"))

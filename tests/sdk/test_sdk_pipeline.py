@@ -53,20 +53,51 @@ def test_an_image_file_goes_through_the_stages_in_order(
     classifier: Classifier, digit_file: Path
 ) -> None:
     path = stages_entered(lambda: classifier.predict(digit_file))
-    # The nine placements are made before the model and combined after it: views twice.
+    # The front end runs once: the ink pieces are framed for the digit model and made into the
+    # line the reader checks. The nine placements are made before the digit model and combined
+    # after it (views twice); then the reader reads the line and CTC decodes it.
     assert path == [
         "classifier",
         "sources",
         "images",
+        "line",
         "levels",
         "clutter",
         "pieces",
-        "segmentation",
         "framing",
+        "line",
         "views",
         "session",
         "arrays",
         "views",
+        "reader",
+        "session",
+        "reader",
+        "answer",
+        "ctc",
+        "answer",
+    ], path
+
+
+def test_a_number_goes_through_the_line_stage_and_the_reader(
+    classifier: Classifier, digit_file: Path
+) -> None:
+    path = stages_entered(lambda: classifier.read(digit_file))
+    assert path == [
+        "classifier",
+        "sources",
+        "images",
+        "line",
+        "levels",
+        "clutter",
+        "pieces",
+        "line",
+        "reader",
+        "answer",
+        "ctc",
+        "answer",
+        "line",
+        "results",
     ], path
 
 
