@@ -296,4 +296,3 @@ def _check_one_line(found: InkPieces, pieces: list[Piece]) -> None:
             f"the ink is {stack / height:.1f} times as tall as its tallest piece: a column of "
             "writing, not one line; only one line of digits is read at a time"
         )
-
