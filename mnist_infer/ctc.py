@@ -13,7 +13,6 @@ CTC's states), so each digit gets the columns it was read in whichever decoder c
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -36,8 +35,10 @@ LogProbs = npt.NDArray[np.float32]
 #: Prefixes kept per column by ``beam_labels``.
 DEFAULT_BEAM_WIDTH: Final = 8
 _NEG: Final = -1e30
-#: Labels under this log-probability in a column (0.1%) extend no prefix there.
-_UNLIKELY: Final = -6.9
+#: Labels under this probability in a column extend no prefix there.
+_UNLIKELY: Final = 1e-3
+#: log(0.5): a path holding more than this is the likeliest labelling's best path.
+_HALF: Final = math.log(0.5)
 
 
 @dataclass(frozen=True)
@@ -69,54 +70,35 @@ def beam_labels(
 ) -> tuple[int, ...]:
     """Return the likeliest labelling CTC prefix beam search finds, keeping ``width`` prefixes.
 
-    Each prefix carries the log-probability of its alignments ending in a blank and ending in
-    its last label; a repeated label needs a blank between its two copies.
+    Each prefix carries the probability of its alignments ending in a blank and ending in its
+    last label; a repeated label needs a blank between its two copies. Probabilities, not
+    logs, rescaled every column so the best prefix has 1: sums and products stay plain floats.
     """
-    values = np.asarray(log_probs, dtype=np.float64)
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, _NEG)}
-    classes = values.shape[1]
-    for column in values:
+    probabilities = np.exp(np.asarray(log_probs, dtype=np.float64))
+    labels = [c for c in range(probabilities.shape[1]) if c != blank]
+    beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}
+    for column in probabilities.tolist():
         following: dict[tuple[int, ...], list[float]] = {}
-        add = functools.partial(_add, following)
-        scores = column.tolist()
+        stay = column[blank]
         # Only the labels with a fair chance in this column can extend a prefix.
-        candidates = [c for c in range(classes) if c != blank and scores[c] > _UNLIKELY]
-        for prefix, (blank_score, label_score) in beams.items():
-            total = _log_add(blank_score, label_score)
-            add(prefix, total + scores[blank], _NEG)
-            last = prefix[-1] if prefix else None
-            if last is not None:
-                add(prefix, _NEG, label_score + scores[last])  # the last label goes on
+        candidates = [c for c in labels if column[c] > _UNLIKELY]
+        for prefix, (ends_blank, ends_label) in beams.items():
+            total = ends_blank + ends_label
+            entry = following.setdefault(prefix, [0.0, 0.0])
+            entry[0] += total * stay
+            last = prefix[-1] if prefix else -1
+            if prefix:
+                entry[1] += ends_label * column[last]  # the last label goes on
             for label in candidates:
-                extended = (*prefix, label)
-                if label == last:  # a repeat only after a blank
-                    add(extended, _NEG, blank_score + scores[label])
-                else:
-                    add(extended, _NEG, total + scores[label])
-        ranked = sorted(following.items(), key=lambda item: -_log_add(*item[1]))
-        beams = {prefix: (scores[0], scores[1]) for prefix, scores in ranked[:width]}
-    return max(beams.items(), key=lambda item: _log_add(*item[1]))[0]
-
-
-def _add(
-    beams: dict[tuple[int, ...], list[float]],
-    prefix: tuple[int, ...],
-    ends_blank: float,
-    ends_label: float,
-) -> None:
-    """Add alignment scores (log) to a prefix's: those ending in a blank, and in its label."""
-    entry = beams.setdefault(prefix, [_NEG, _NEG])
-    entry[0] = _log_add(entry[0], ends_blank)
-    entry[1] = _log_add(entry[1], ends_label)
-
-
-def _log_add(a: float, b: float) -> float:
-    """Return log(exp(a) + exp(b)) without leaving floating point."""
-    if a < b:
-        a, b = b, a
-    if b <= _NEG / 2:
-        return a
-    return a + math.log1p(math.exp(b - a))
+                extended = following.setdefault((*prefix, label), [0.0, 0.0])
+                # A repeat of the last label starts only after a blank.
+                extended[1] += (ends_blank if label == last else total) * column[label]
+        ranked = sorted(following.items(), key=lambda item: -(item[1][0] + item[1][1]))[:width]
+        best = ranked[0][1][0] + ranked[0][1][1]
+        if best <= 0.0:
+            break  # every prefix has become impossible: keep the last ones
+        beams = {prefix: [pair[0] / best, pair[1] / best] for prefix, pair in ranked}
+    return max(beams.items(), key=lambda item: item[1][0] + item[1][1])[0]
 
 
 def align(
@@ -172,10 +154,38 @@ def align(
 def decode(
     log_probs: LogProbs, blank: int, decoder: Decoder = "beam", width: int = DEFAULT_BEAM_WIDTH
 ) -> Decoded:
-    """Decode one line's log-probabilities [T, C] and align the labels to their columns."""
-    if decoder == "greedy":
-        labels = greedy_labels(log_probs, blank)
-    else:
-        labels = beam_labels(log_probs, blank, width)
-    spans, peaks = align(log_probs, labels, blank)
+    """Decode one line's log-probabilities [T, C] and align the labels to their columns.
+
+    The beam is searched only when it can matter: when the best path alone holds over half of
+    the probability, its labelling is the likeliest one (all labellings sum to 1), and the best
+    path is its likeliest alignment too.
+    """
+    values = np.asarray(log_probs)
+    best = values.argmax(axis=1)
+    path_score = float(values[np.arange(len(values)), best].sum())
+    labels = greedy_labels(values, blank)
+    if decoder == "beam" and path_score <= _HALF:
+        searched = beam_labels(values, blank, width)
+        if searched != labels:
+            spans, peaks = align(values, searched, blank)
+            return Decoded(searched, spans, peaks)
+    spans, peaks = _path_spans(values, best, blank)
     return Decoded(labels, spans, peaks)
+
+
+def _path_spans(
+    values: LogProbs, path: npt.NDArray[np.intp], blank: int
+) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Each label's columns on a path (runs of one label, blanks dropped) and its peak column."""
+    spans: list[tuple[int, int]] = []
+    peaks: list[int] = []
+    labels = path.tolist()
+    start = 0
+    for column in range(1, len(labels) + 1):
+        if column == len(labels) or labels[column] != labels[start]:
+            label = labels[start]
+            if label != blank:
+                spans.append((start, column - 1))
+                peaks.append(start + int(values[start:column, label].argmax()))
+            start = column
+    return tuple(spans), tuple(peaks)

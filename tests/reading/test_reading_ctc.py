@@ -111,3 +111,27 @@ def test_decode_with_either_decoder_aligns_its_labels() -> None:
         assert decoded.labels == (2, 0)
         assert decoded.spans == ((1, 2), (4, 4))
         assert decoded.peaks == (1, 4)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_decode_gives_the_beams_labelling_and_the_best_alignment(seed: int) -> None:
+    """Where the best path holds over half the probability, decoding skips the beam: same answer."""
+    rng = np.random.default_rng(seed)
+    log_probs = random_log_probs(rng, int(rng.integers(1, 7)), 1.5 + seed % 4 * 2.0)
+    scores = labelling_scores(log_probs)
+    decoded = decode(log_probs, BLANK, "beam", width=200)
+    assert scores[decoded.labels] == pytest.approx(max(scores.values()), rel=1e-6)
+    spans, peaks = align(log_probs, decoded.labels, BLANK)
+    if decoded.labels == greedy_labels(log_probs, BLANK):
+        # The best path is the labelling's best alignment (a tie aside: same score).
+        path = [BLANK] * len(log_probs)
+        for (first, last), label in zip(decoded.spans, decoded.labels, strict=True):
+            path[first : last + 1] = [label] * (last + 1 - first)
+        aligned = [BLANK] * len(log_probs)
+        for (first, last), label in zip(spans, decoded.labels, strict=True):
+            aligned[first : last + 1] = [label] * (last + 1 - first)
+        total = sum(float(log_probs[t, c]) for t, c in enumerate(path))
+        best = sum(float(log_probs[t, c]) for t, c in enumerate(aligned))
+        assert total == pytest.approx(best, abs=1e-4)
+    else:
+        assert (decoded.spans, decoded.peaks) == (spans, peaks)
