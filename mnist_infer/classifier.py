@@ -231,10 +231,8 @@ class Classifier:
             labels = [names[index] for index in good]
             outcomes = self._outcomes(rows.astype(np.float32, copy=False), from_file, labels)
             checks = self._line_checks([digit.line for digit in digits], labels)
-            return [
-                check if check is not None and not isinstance(outcome, ModelError) else outcome
-                for outcome, check in zip(outcomes, checks, strict=True)
-            ]
+            pairs = zip(outcomes, checks, strict=True)
+            return [_first_error(outcome, check) for outcome, check in pairs]
 
         return _in_place(prepared, names, score)
 
@@ -385,11 +383,15 @@ class Classifier:
         if decide and self._threshold is not None and from_file is not None:
             doubtful = from_file & (probabilities.max(axis=1) < self._threshold)
         for index, check in enumerate(checks):
-            if check is not None and (decide or isinstance(check, SeveralDigitsError)):
+            # Several digits first (the digit model's doubt is no news then), then its doubt
+            # (its message names the closest digit), then the reader finding no digit.
+            if isinstance(check, SeveralDigitsError):
                 raise check
             if doubtful[index]:
                 assert self._threshold is not None
                 raise _not_a_digit(names(index), probabilities[index], self._threshold)
+            if check is not None and decide:
+                raise check
         return probabilities, single
 
     def _framed(
@@ -510,6 +512,20 @@ def _framed_items(images: object) -> list[np.ndarray | PreparedDigit | MnistInfe
     if not images:
         raise InvalidInputError("images: empty batch; expected at least one framed digit")
     return [item for item in images if isinstance(item, kinds)]
+
+
+def _first_error(
+    outcome: Prediction | MnistInferError, check: MnistInferError | None
+) -> Prediction | MnistInferError:
+    """Return one image's outcome, errors in ``Classifier._answer``'s order.
+
+    Several digits, then the digit model's answer or error, then the reader finding no digit.
+    """
+    if isinstance(check, SeveralDigitsError) and not isinstance(outcome, ModelError):
+        return check
+    if isinstance(outcome, MnistInferError) or check is None:
+        return outcome
+    return check
 
 
 def _checked_prepared(item: PreparedDigit, label: str) -> PreparedDigit:
