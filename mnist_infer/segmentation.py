@@ -31,7 +31,7 @@ from PIL import Image
 from mnist_infer.clutter import remove_clutter
 from mnist_infer.errors import LineTooLongError, NoDigitFoundError, NotALineError
 from mnist_infer.framing import frame_pieces
-from mnist_infer.imageops import box_gap
+from mnist_infer.imageops import Components, box_gap, dilate
 from mnist_infer.levels import ANALYSIS_SIDE, SMALL_IMAGE, ink_levels
 from mnist_infer.pieces import InkPieces, Piece, find_pieces
 
@@ -114,6 +114,11 @@ TOUCHING_ASPECT: Final = 2.2
 TOUCHING_WIDTH: Final = 0.75
 #: ...whose ink crosses a single stroke in some column of this middle part of its width.
 WAIST: Final = (0.25, 0.75)
+#: Groups less than ``BROKEN_GAP`` line heights apart, one of them spanning under
+#: ``BROKEN_HEIGHT`` of the line's height, are one digit broken by a lifted or faint pen (the
+#: bent stroke of a 4 beside its upright); digits of a number each span most of the line.
+BROKEN_GAP: Final = 0.1
+BROKEN_HEIGHT: Final = 0.75
 
 
 @dataclass(frozen=True)
@@ -297,6 +302,7 @@ def digit_count(found: InkPieces, *, small_is_one: bool = True) -> int:
 def _count(found: InkPieces, groups: list[list[Piece]], height: float) -> int:
     """``digit_count`` of the line's groups of pieces (see there)."""
     heaviest = max(piece.mass for piece in found.pieces)
+    groups = _join_broken(found, groups, height)
     count = 0
     previous: tuple[int, int] | None = None  # rows of the last group counted
     for group in groups:
@@ -317,6 +323,41 @@ def _count(found: InkPieces, groups: list[list[Piece]], height: float) -> int:
         touching = aspect > TOUCHING_ASPECT and _has_waist(found, group, left, right)
         count += max(1, round(aspect / TOUCHING_WIDTH)) if touching else 1
     return max(count, 1)
+
+
+def _join_broken(found: InkPieces, groups: list[list[Piece]], height: float) -> list[list[Piece]]:
+    """Join neighbouring groups that are one digit's strokes, not two digits.
+
+    Two groups are one digit when faint ink (``InkEvidence.faint``, clutter aside) links them:
+    a stroke that fades between them, as a pen running dry leaves it. Or when they are less
+    than ``BROKEN_GAP`` line heights apart and one spans under ``BROKEN_HEIGHT`` of the line's
+    height: a lifted pen (the bent stroke of a 4 beside its upright), while digits of a number
+    each span most of the line.
+    """
+    if len(groups) < 2:
+        return groups
+    links = _faint_links(found, groups)
+    joined: list[list[Piece]] = [groups[0]]
+    linked = [links[0]]
+    for group, link in zip(groups[1:], links[1:], strict=True):
+        last = joined[-1]
+        gap = _span(found, group)[0] - _span(found, last)[1]
+        rows = [_rows(found, g, *_span(found, g)) for g in (last, group)]
+        shorter = min(bottom - top for top, bottom in rows)
+        if linked[-1] & link or (gap < BROKEN_GAP * height and shorter < BROKEN_HEIGHT * height):
+            joined[-1] = last + group
+            linked[-1] = linked[-1] | link
+            continue
+        joined.append(group)
+        linked.append(link)
+    return joined
+
+
+def _faint_links(found: InkPieces, groups: list[list[Piece]]) -> list[set[int]]:
+    """Return, for each group, the pieces of faint ink (not near clutter) its ink lies on."""
+    faint = found.levels.evidence.faint & ~dilate(dilate(found.clutter))
+    labels = Components(faint, grow=False).labels
+    return [set(np.unique(labels[_ink_of(found, group)]).tolist()) - {0} for group in groups]
 
 
 # --- atoms -----------------------------------------------------------------------------------
