@@ -63,6 +63,12 @@ SMALL_CROP: Final = 40
 #: Between two cuts, ink pieces under this share of the largest one's pixels are what the cut
 #: left of a neighbouring digit.
 SLIVER_FRACTION: Final = 0.15
+#: A stroke's core is the brightest ink within this many output pixels (MNIST's strokes are
+#: 2-3 wide); a faint stroke is brought up to the ink level if its core reaches at least
+#: ``FAINT_CORE`` of the way from the paper to it (fainter is paper texture, a printed grid or
+#: a blur's halo, and keeps the digit's level).
+STROKE_REACH: Final = 1.5
+FAINT_CORE: Final = 0.45
 #: Long side (pixels) of the crop while its strokes are re-drawn.
 CANONICAL_SIDE: Final = 80
 
@@ -135,7 +141,10 @@ def frame_pieces(
             residual, ink_mask, sigma = closer, closer_evidence.mask, closer_evidence.sigma
             size = (closer.shape[1], closer.shape[0])
             inside = _resize_mask(inside[window[0] : window[1], window[2] : window[3]], size)
-    digit = _ink_image(residual, ink_mask, sigma, inside)
+    # Where clutter was taken out, ink lighter than the digit is more printed lines, not a
+    # faint stroke: strokes keep the digit's ink level there.
+    own_cores = not found.clutter[y0:y1, x0:x1].any()
+    digit = _ink_image(residual, ink_mask, sigma, inside, own_cores=own_cores)
     emit(trace, "digit", digit)
     crop = _normalise_strokes(_crop(digit))
     emit(trace, "strokes", crop)
@@ -177,12 +186,44 @@ def _region(
 
     That is each piece grown by two pixels (its rim in ``found.labels``, then one more): the
     faint anti-aliased edge of a stroke lies below the ink mask's threshold and belongs to the
-    digit all the same.
+    digit all the same. So does faint ink that continues or links the pieces' strokes inside
+    their box (``_faint_strokes``).
     """
     keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
     keep[[piece.index + 1 for piece in chosen]] = True
     top, bottom, left, right = window
-    return dilate(keep[found.labels[top:bottom, left:right]])
+    pieces = keep[found.labels[top:bottom, left:right]]
+    ink = pieces & found.mask[top:bottom, left:right]
+    return dilate(pieces | _faint_strokes(found, ink, window))
+
+
+def _faint_strokes(
+    found: InkPieces, ink: BoolImage, window: tuple[int, int, int, int]
+) -> BoolImage:
+    """Return the faint ink connected to ``ink`` (the chosen pieces) inside their bounding box.
+
+    Hysteresis, as in Canny's edge linking: a stroke that fades below the ink mask's threshold
+    (a pen running dry, pencil on grey paper) is ink where it continues a confident stroke.
+    Faint ink near clutter, or reaching other pieces, is left out, and nothing beyond the
+    pieces' box is added, so a faint printed line cannot join the digit.
+    """
+    if not ink.any():
+        return ink
+    top, bottom, left, right = window
+    faint = found.levels.evidence.faint[top:bottom, left:right].copy()
+    faint &= ~dilate(dilate(found.clutter[top:bottom, left:right]))
+    faint &= ~(found.mask[top:bottom, left:right] & ~ink)
+    y0, y1, x0, x1 = bounding_box(ink)
+    inside = np.zeros_like(faint)
+    inside[y0:y1, x0:x1] = True
+    faint &= inside
+    faint |= ink
+    pieces = Components(faint, grow=False)
+    linked = np.zeros(pieces.count + 1, dtype=np.bool_)
+    linked[pieces.labels[ink]] = True
+    linked[0] = False
+    strokes: BoolImage = linked[pieces.labels]
+    return strokes
 
 
 def _without_slivers(region: BoolImage, mask: BoolImage) -> BoolImage:
@@ -209,7 +250,12 @@ def _resize_mask(mask: BoolImage, size: tuple[int, int]) -> BoolImage:
 
 
 def _ink_image(
-    residual: FloatImage, ink_mask: BoolImage, sigma: float, region: BoolImage
+    residual: FloatImage,
+    ink_mask: BoolImage,
+    sigma: float,
+    region: BoolImage,
+    *,
+    own_cores: bool = True,
 ) -> FloatImage:
     """Return the ink (0 = paper, 1 = ink core) in a window around the digit, zero elsewhere.
 
@@ -217,7 +263,7 @@ def _ink_image(
     tall becomes 20 pixels, so a box L/20 wide loses nothing the model sees but divides the
     noise); then the paper level is what the window's paper pixels reach (their 99.5th
     percentile: noise, JPEG ringing, leftover shading) and the ink level the 95th percentile of
-    the ink pixels.
+    the ink pixels. With ``own_cores``, a faint stroke is measured against its own core instead.
     """
     kept = ink_mask & region
     top, bottom, left, right = bounding_box(kept if kept.any() else region)
@@ -239,11 +285,26 @@ def _ink_image(
     level = quantile(smooth[ink], 0.95) if ink.any() else float(smooth.max())
     if level <= floor:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
-    digit = np.clip((smooth - floor) / (level - floor), 0.0, 1.0)
+    core: FloatImage | float = level
+    if own_cores:
+        # A stroke's core is the brightest ink within about a stroke's width: a faint or thin
+        # stroke measured against it reaches the ink level too, as a pen's stroke does in MNIST.
+        reach = max(1, round(STROKE_REACH * long_side / BOX_SIDE))
+        local = np.minimum(_local_max(smooth, reach), level)
+        core = np.where(local >= FAINT_CORE * level + (1 - FAINT_CORE) * floor, local, level)
+    digit = np.clip((smooth - floor) / (core - floor), 0.0, 1.0)
     digit = np.where(inside, digit, 0.0).astype(np.float32)
     if float(digit.max()) <= 0.0:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     return digit
+
+
+def _local_max(values: FloatImage, radius: int) -> FloatImage:
+    """Return the maximum of ``values`` over the (2 radius + 1)-pixel square around each pixel."""
+    windows = np.lib.stride_tricks.sliding_window_view
+    padded = np.pad(values, radius, mode="edge")
+    rows = windows(padded, 2 * radius + 1, axis=0).max(axis=-1)
+    return np.asarray(windows(rows, 2 * radius + 1, axis=1).max(axis=-1), dtype=np.float32)
 
 
 # --- crop, stroke width, 20x20 box, centre of mass -----------------------------------------

@@ -69,15 +69,19 @@ STEEP_EDGE: Final = 0.15
 SHARP_EDGES: Final = 0.7
 #: Images smaller than this (shorter side) are taken as evenly lit and never smoothed.
 SMALL_IMAGE: Final = 48
+#: Faint ink: above this share of the mask's threshold (and above the noise floor). A stroke
+#: that fades below the threshold (a pen running dry, pencil on grey paper) is faint ink.
+FAINT_SHARE: Final = 0.5
 
 
 @dataclass(frozen=True)
 class InkEvidence:
-    """Where the ink is: confident ink pixels, their smoothed levels, and the noise level."""
+    """Where the ink is: confident and faint ink pixels, their smoothed levels, the noise level."""
 
     mask: BoolImage  # threshold of a lightly smoothed residual
     smooth: FloatImage  # that smoothed residual (the ink weight of each masked pixel)
     sigma: float  # robust noise sigma of the raw residual
+    faint: BoolImage  # a lower threshold (``FAINT_SHARE``): the mask and fainter ink
 
 
 @dataclass(frozen=True)
@@ -408,4 +412,5 @@ def find_ink(residual: FloatImage) -> InkEvidence:
     level = quantile(candidates, 0.9)
     otsu = otsu_threshold(candidates, 0.0, level * 1.2)
     threshold = max(floor, min(max(otsu, 0.25 * level), 0.6 * level))
-    return InkEvidence(smooth > threshold, smooth, sigma)
+    faint = smooth > max(floor, FAINT_SHARE * threshold)
+    return InkEvidence(smooth > threshold, smooth, sigma, faint)

@@ -242,5 +242,150 @@ def samples(
     console.print(f"drew {draw_samples(data, out, folder)}")
 
 
+# --- the line reader ----------------------------------------------------------------------------
+
+ReaderRecipeOption = Annotated[
+    str, typer.Option("--recipe", help="Reader recipe: reader-quick, reader.")
+]
+
+
+@app.command("fit-reader")
+def fit_reader(
+    recipe: ReaderRecipeOption = "reader-quick",
+    seed: Annotated[int, typer.Option(help="Seed of weights and lines.")] = 0,
+    steps: Annotated[int | None, typer.Option(help="Override the recipe's steps.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder. Default: runs/<recipe>-seed<seed>.")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train a line reader on composed lines; save it in the run folder.
+
+    The state is written every few hundred steps: fitting again into the same folder goes on.
+    """
+    from train.reader_runs import READER_PROGRESS_NAME, StepLog, save_reader_run
+    from train.reader_trainer import train_reader
+    from train.recipes import get_reader_recipe
+
+    try:
+        config = get_reader_recipe(recipe, seed=seed, steps=steps)
+    except KeyError as error:
+        raise typer.BadParameter(str(error.args[0]), param_hint="--recipe") from error
+    run_dir = out or Path("runs") / f"{recipe}-seed{seed}"
+    data = load_data_or_exit(data_dir)
+    console.print(f"[bold]recipe[/bold] {config.recipe}: {config.to_json()}")
+
+    def report(log: StepLog) -> None:
+        console.print(
+            f"step {log.step}/{config.steps}  loss {log.train_loss:.4f}"
+            f"  val lines right {log.val_sequence_accuracy:.4f}  {log.seconds:.0f} s"
+        )
+
+    progress = run_dir / READER_PROGRESS_NAME
+    if progress.is_file():
+        console.print(f"going on from {progress}")
+    result = train_reader(config, data, on_measure=report, progress=progress)
+    path = save_reader_run(result, run_dir, data.sha256)
+    progress.unlink(missing_ok=True)
+    console.print(
+        f"best step {result.best_step}: validation lines read right"
+        f" {result.val_sequence_accuracy:.4f}, {result.seconds:.1f} s -> {path}"
+    )
+
+
+@app.command("evaluate-reader")
+def evaluate_reader(
+    run_dir: RunDirArgument,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for reader-report.json. Default: the run folder.")
+    ] = None,
+    onnx_model: Annotated[
+        Path | None,
+        typer.Option("--onnx", help="An exported reader to time in onnxruntime (lines/s)."),
+    ] = None,
+    usps_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with USPS's zip.train.gz (numbers by other writers)."),
+    ] = None,
+    lines: Annotated[int, typer.Option(help="Lines per measuring set.")] = 2000,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Read fixed validation, test and USPS lines: accuracy by slice, per digit, beam vs greedy."""
+    from train.data import load_usps
+    from train.reader_evaluate import evaluate_reader_run, print_reader_report
+    from train.reader_runs import load_reader_run
+
+    try:
+        result, _ = load_reader_run(run_dir)
+    except (OSError, RuntimeError, KeyError, TypeError) as error:
+        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
+        raise typer.Exit(1) from error
+    data = load_data_or_exit(data_dir)
+    try:
+        usps = load_usps(usps_dir)
+    except DataError as error:
+        error_console.print(f"[yellow]no USPS row:[/yellow] {error}")
+        usps = None
+    out_dir = out or (run_dir if run_dir.is_dir() else run_dir.parent)
+    report = evaluate_reader_run(
+        result, data, out_dir, usps=usps, lines=lines, onnx_path=onnx_model
+    )
+    print_reader_report(report, console)
+    console.print(f"report in {out_dir}")
+
+
+@app.command("export-reader")
+def export_reader_command(
+    run_dir: RunDirArgument,
+    out: Annotated[Path, typer.Option(help="Where the ONNX file goes.")] = Path(
+        "models/line-reader.onnx"
+    ),
+    min_accuracy: Annotated[
+        float,
+        typer.Option(help="Refuse to export below this share of validation lines read right."),
+    ] = 0.93,
+    lines: Annotated[int, typer.Option(help="Validation and test lines the gate reads.")] = 2000,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export a line reader to ONNX only if it passes the gate: checker, parity, line accuracy."""
+    from mnist_infer.contract import ReaderMetadataKey
+    from train.reader_export import ReaderExportRefusedError, export_reader
+    from train.reader_measure import digit_line_set
+    from train.reader_runs import load_reader_run
+
+    try:
+        result, dataset_sha256 = load_reader_run(run_dir)
+    except (OSError, RuntimeError, KeyError, TypeError) as error:
+        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
+        raise typer.Exit(1) from error
+    data = load_data_or_exit(data_dir)
+    if dataset_sha256 != data.sha256:
+        error_console.print("[red]error:[/red] the run was trained on other data files than these")
+        raise typer.Exit(1)
+    metadata = {
+        ReaderMetadataKey.RECIPE: result.config.recipe,
+        ReaderMetadataKey.CONFIG: result.config.to_json(),
+        ReaderMetadataKey.DATASET_SHA256: json.dumps(data.sha256, sort_keys=True),
+    }
+    try:
+        report = export_reader(
+            result.model,
+            val_lines=digit_line_set("validation", data, lines),
+            test_lines=digit_line_set("test", data, lines),
+            metadata=metadata,
+            out_path=out,
+            min_sequence_accuracy=min_accuracy,
+        )
+    except ReaderExportRefusedError as error:
+        error_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(
+        f"exported {report.path} (sha256 {report.sha256[:12]}...): validation lines read right"
+        f" {report.val_sequence_accuracy:.4f} >= {report.min_sequence_accuracy:.4f}, test"
+        f" {report.test_sequence_accuracy:.4f}; onnxruntime vs torch max |diff|"
+        f" {report.max_abs_diff:.2g}, the same reading of all {report.lines:,} validation lines"
+    )
+
+
 if __name__ == "__main__":
     app()

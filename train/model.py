@@ -92,3 +92,54 @@ def exported_weights(path: Path) -> dict[str, torch.Tensor]:
         tensor.name: torch.from_numpy(numpy_helper.to_array(tensor).copy())
         for tensor in graph.initializer
     }
+
+
+#: Pooling after each of the line reader's five conv blocks (rows, columns): the height halves
+#: four times (32 -> 2) and the width twice (ReaderContract.STRIDE = 4).
+READER_POOLS: tuple[tuple[int, int] | None, ...] = ((2, 2), (2, 2), (2, 1), (2, 1), None)
+
+
+class LineReader(nn.Module):
+    """A small CNN (optionally with one bidirectional GRU) that reads a line of digits with CTC.
+
+    Takes lines float32 [N, 1, 32, W] (``ReaderContract``: ink = 1, W a multiple of 4) and
+    returns log-probabilities [N, W // 4, 11] over the ten digits and the CTC blank (last).
+    Five 3x3 conv blocks (batch norm, ReLU, the ``READER_POOLS``) bring the height to 2, a 2x3
+    conv removes it, and a linear layer scores each column.
+    """
+
+    def __init__(
+        self, channels: tuple[int, ...] = (16, 32, 64, 64, 96), recurrent: int = 0
+    ) -> None:
+        super().__init__()
+        from mnist_infer.contract import ReaderContract
+
+        blocks: list[nn.Module] = []
+        inputs = 1
+        for outputs, pool in zip(channels, READER_POOLS, strict=True):
+            blocks += [
+                nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+                nn.BatchNorm2d(outputs),
+                nn.ReLU(),
+            ]
+            if pool is not None:
+                blocks.append(nn.MaxPool2d(pool))
+            inputs = outputs
+        self.features = nn.Sequential(*blocks)
+        self.collapse = nn.Sequential(
+            nn.Conv2d(inputs, inputs, (2, 3), padding=(0, 1), bias=False),
+            nn.BatchNorm2d(inputs),
+            nn.ReLU(),
+        )
+        self.recurrent = (
+            nn.GRU(inputs, recurrent, batch_first=True, bidirectional=True) if recurrent else None
+        )
+        self.classes = len(ReaderContract.ALPHABET) + 1
+        self.output = nn.Linear(2 * recurrent if recurrent else inputs, self.classes)
+
+    def forward(self, lines: torch.Tensor) -> torch.Tensor:
+        """Return log-probabilities [N, W // 4, 11] for lines [N, 1, 32, W]."""
+        columns = self.collapse(self.features(lines)).squeeze(2).transpose(1, 2)  # [N, T, C]
+        if self.recurrent is not None:
+            columns, _ = self.recurrent(columns)
+        return torch.log_softmax(self.output(columns), dim=-1)

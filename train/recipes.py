@@ -245,3 +245,128 @@ def get_recipe(name: str, *, seed: int | None = None, epochs: int | None = None)
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs)
     return config
+
+
+# --- the line reader ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinesConfig:
+    """How ``train.lines`` composes number lines; shares are per line unless noted.
+
+    The ranges cover what the SDK's front end hands the reader: one writer's digits side by side,
+    natural or equal heights, spaced to overlapping, slanted, wandering off a tilted baseline,
+    thin to heavy pens, blurred and noisy, with the residue of form clutter and marks that are
+    not digits (read as nothing).
+    """
+
+    max_digits: int = 8
+    equal_heights: float = 0.35  # every digit scaled to one height; the rest keep MNIST's own
+    height_range: tuple[float, float] = (0.75, 1.0)  # of the tallest digit, per digit
+    width_range: tuple[float, float] = (0.8, 1.2)  # each digit's width scaled by this
+    #: Gap bands, as shares of the lines and ranges in mean digit widths: overlapping strokes
+    #: that merge, close, and wide gaps.
+    touching: float = 0.3
+    touching_gap: tuple[float, float] = (-0.25, 0.05)
+    close: float = 0.35
+    close_gap: tuple[float, float] = (0.0, 0.3)
+    wide_gap: tuple[float, float] = (0.2, 1.0)
+    slant: float = 0.3  # line shear x += slant * y, U(-s, s)
+    tilt: float = 0.06  # baseline slope, U(-t, t)
+    wander: float = 0.08  # per-digit baseline offset, std as a share of the line height
+    broken: float = 0.1  # share of digits whose stroke a thin gap breaks, or a faint pen fades
+    clutter: float = 0.3  # lines with form residue: rules, underlines, boxes, combs, rings
+    marks: float = 0.15  # lines with one or two non-digit marks among the digits
+    marks_only: float = 0.05  # lines of marks only: the label is empty
+    mark_pool: int = 3000  # distinct drawn marks (letters, symbols, shapes), drawn once per seed
+    stroke: float = 0.5  # lines whose strokes get thinner or heavier
+    blur: float = 0.25
+    blur_sigma: tuple[float, float] = (0.4, 1.2)
+    contrast: float = 0.4  # lines whose ink peak falls to U(0.35, 1) or gets a gamma
+    noise: float = 0.25
+    noise_std: float = 0.06
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """One line-reader run: CTC on composed lines, AdamW, cosine schedule over ``steps``."""
+
+    recipe: str
+    seed: int = 0
+    channels: tuple[int, ...] = (16, 32, 64, 64, 96)  # the five 3x3 conv blocks
+    recurrent: int = 0  # hidden units of one bidirectional GRU over the columns; 0: none
+    steps: int = 10_000
+    batch_size: int = 48
+    learning_rate: float = 2e-3  # peak, after a linear warm-up, then cosine to zero
+    warmup_steps: int = 300
+    weight_decay: float = 1e-4
+    val_lines: int = 1000  # validation lines scored every ``eval_every`` steps
+    eval_every: int = 500
+    save_every: int = 250  # steps between progress files
+    lines: LinesConfig = field(default_factory=LinesConfig)
+    threads: int = 2
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != 5:
+            raise ValueError("channels: five conv blocks")
+        if not 1 <= self.lines.max_digits <= 8:
+            raise ValueError("lines.max_digits: 1 to 8")
+        if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1 or self.save_every < 1:
+            raise ValueError("steps, batch_size, eval_every and save_every must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain JSON-able data."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """Return the config as compact, key-sorted JSON (stored in the model's metadata)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ReaderConfig:
+        """Rebuild a config saved by ``to_dict`` (JSON turns tuples into lists)."""
+        values = dict(values)
+        lines: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in values.pop("lines").items()
+        }
+        return cls(**{**values, "channels": tuple(values["channels"])}, lines=LinesConfig(**lines))
+
+
+READER_QUICK = ReaderConfig(
+    recipe="reader-quick",
+    steps=240,
+    batch_size=16,
+    learning_rate=3e-3,
+    warmup_steps=20,
+    val_lines=200,
+    eval_every=80,
+    save_every=40,
+    lines=LinesConfig(max_digits=5, mark_pool=300),
+    threads=1,
+    notes="The line reader in about a minute: for tests and the SDK's demos, not for reading.",
+)
+
+READER = ReaderConfig(
+    recipe="reader",
+    notes="The shipped line reader: 10,000 steps of 48 composed lines, about 40 min on 2 cores.",
+)
+
+READER_RECIPES: dict[str, ReaderConfig] = {
+    config.recipe: config for config in (READER_QUICK, READER)
+}
+
+
+def get_reader_recipe(
+    name: str, *, seed: int | None = None, steps: int | None = None
+) -> ReaderConfig:
+    """Return the named line-reader recipe, optionally with another seed or step budget."""
+    if name not in READER_RECIPES:
+        raise KeyError(f"unknown reader recipe {name!r}; choose one of {', '.join(READER_RECIPES)}")
+    config = READER_RECIPES[name]
+    if seed is not None:
+        config = dataclasses.replace(config, seed=seed)
+    if steps is not None:
+        config = dataclasses.replace(config, steps=steps)
+    return config

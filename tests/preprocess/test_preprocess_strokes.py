@@ -1,0 +1,104 @@
+"""Pen strokes as people write them: split, broken, faint or thin, and numbers beside them.
+
+Each case is a real PNG file drawn with a pen of a few pixels, read through the shipped model:
+a digit written in two strokes or broken by a faint pen is one digit, while two digits side
+by side ("12", "47") are still refused as several.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_infer import Classifier
+from mnist_infer.errors import SeveralDigitsError
+from mnist_infer.levels import find_ink
+
+Stroke = tuple[list[tuple[int, int]], int]  # points, grey level of the pen
+
+
+def write(path: Path, width: int, strokes: list[Stroke], *, paper: int = 250) -> Path:
+    """Draw ``strokes`` (5-pixel pen) on a ``width`` x 160 page and save it as a PNG."""
+    image = Image.new("L", (width, 160), paper)
+    draw = ImageDraw.Draw(image)
+    for points, ink in strokes:
+        draw.line(points, fill=ink, width=5, joint="curve")
+    image.save(path)
+    return path
+
+
+BENT = [(62, 20), (25, 95), (80, 95)]  # a 4's first stroke: down-left, then the bar
+UPRIGHT = [(92, 30), (92, 140)]
+
+ONE_DIGIT = {
+    # The upright drawn beside the bent stroke without touching it (a lifted pen).
+    "four_in_two_strokes": (140, [(BENT, 30), (UPRIGHT, 30)], 4),
+    # The bar broken by a gap where the pen skipped.
+    "four_with_broken_bar": (
+        140,
+        [
+            ([(62, 20), (25, 95), (60, 95)], 30),
+            ([(70, 95), (100, 95)], 30),
+            ([(88, 25), (88, 140)], 30),
+        ],
+        4,
+    ),
+    # The bar drawn with a pen running dry: far fainter than the rest, on grey paper.
+    "four_with_faint_bar": (
+        140,
+        [([(62, 20), (25, 95)], 60), ([(25, 95), (100, 95)], 165), ([(88, 25), (88, 140)], 60)],
+        4,
+    ),
+}
+
+SEVERAL = {
+    "twelve": (
+        200,
+        [
+            ([(40, 40), (58, 22), (58, 140)], 30),
+            ([(95, 50), (110, 25), (145, 22), (160, 45), (150, 80), (95, 140), (165, 140)], 30),
+        ],
+    ),
+    "forty_seven": (
+        220,
+        [
+            ([(55, 20), (20, 95), (80, 95)], 30),
+            ([(68, 30), (68, 140)], 30),
+            ([(115, 25), (190, 25), (140, 140)], 30),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_DIGIT))
+def test_a_digit_in_split_or_faint_strokes_is_one_digit(
+    classifier: Classifier, tmp_path: Path, name: str
+) -> None:
+    width, strokes, digit = ONE_DIGIT[name]
+    path = write(tmp_path / f"{name}.png", width, strokes, paper=200 if "faint" in name else 250)
+    assert classifier.predict(path) == digit
+
+
+@pytest.mark.parametrize("name", sorted(SEVERAL))
+def test_two_digits_side_by_side_are_refused(
+    classifier: Classifier, tmp_path: Path, name: str
+) -> None:
+    width, strokes = SEVERAL[name]
+    path = write(tmp_path / f"{name}.png", width, strokes)
+    with pytest.raises(SeveralDigitsError, match="holds 2 digits") as caught:
+        classifier.predict(path)
+    assert caught.value.count == 2
+
+
+def test_a_faint_continuation_of_a_stroke_is_ink() -> None:
+    residual = np.zeros((80, 80), dtype=np.float32)
+    residual[10:70, 20:23] = 0.8  # a confident stroke
+    residual[40:43, 23:60] = 0.15  # a faint stroke leaving it
+    residual[60:63, 50:70] = 0.15  # as faint, but touching nothing
+    mask = find_ink(residual).mask
+    assert mask[10:70, 20:23].all()
+    assert mask[41, 23:60].all()
+    assert not mask[60:63, 50:70].any()
