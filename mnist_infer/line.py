@@ -138,7 +138,9 @@ def line_of(found: InkPieces) -> Line:
     levels = found.levels
     keep = np.zeros(len(found.pieces) + 1, dtype=np.bool_)
     keep[[piece.index + 1 for piece in pieces]] = True
-    # The pieces with their one-pixel rim (``labels``), grown one pixel more.
+    # The pieces with their one-pixel rim (``labels``), grown one pixel more. Printed lines
+    # taken out as clutter are kept where they cross the strokes: a tick clutter removal took
+    # for a line may be a 1, and the reader has learnt form residue.
     region = dilate(keep[found.labels])
     boxes = [found.analysis_boxes[piece.index] for piece in pieces]
     top, bottom = min(b[0] for b in boxes), max(b[1] for b in boxes)
@@ -150,8 +152,7 @@ def line_of(found: InkPieces) -> Line:
     y0, y1, x0, x1 = window
     residual = levels.window(window, zoom) if zoom > 1.0 else levels.residual[y0:y1, x0:x1]
     size = (residual.shape[1], residual.shape[0])
-    # Printed lines taken out as clutter stay out, where they cross the strokes too.
-    inside = _resized(region[y0:y1, x0:x1] & ~found.clutter[y0:y1, x0:x1], size)
+    inside = _resized(region[y0:y1, x0:x1], size)
     ink = _resized(found.mask[y0:y1, x0:x1] & region[y0:y1, x0:x1], size)
     anything = _resized(dilate(dilate(levels.evidence.mask[y0:y1, x0:x1])), size)
     above = _above_paper(residual, inside, ~anything)
