@@ -324,3 +324,24 @@ def test_ink_that_holds_no_digit_is_not_a_digit(classifier: Classifier, mark: li
         classifier.read(buffer.getvalue())
     with pytest.raises(NotADigitError):
         classifier.predict(buffer.getvalue())
+
+
+@pytest.mark.mnist
+def test_a_point_between_digits_is_named_and_lowers_the_confidence(
+    classifier: Classifier, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = mnist_test
+    three, one, four = (int(np.flatnonzero(labels == d)[5]) for d in (3, 1, 4))
+    point = np.zeros((28, 10), np.uint8)
+    point[20:26, 2:8] = 255
+    strip = np.concatenate([images[three], point, images[one], images[four]], axis=1)
+    reading = classifier.read(np.pad(strip, 8))
+    digits = "".join(str(d.digit) for d in reading.digits)
+    assert reading.text == digits
+    assert len(reading.unread) == 1  # the point: not read as a digit, not dropped either
+    x0, _, x1, _ = reading.unread[0]
+    assert 8 + 28 - 2 <= x0 < x1 <= 8 + 28 + 10 + 2
+    assert reading.confidence == pytest.approx(
+        0.5 * np.prod([d.confidence for d in reading.digits])
+    )
+    assert reading.to_dict()["unread"] == [list(reading.unread[0])]
