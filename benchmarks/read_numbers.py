@@ -71,7 +71,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,6 +89,8 @@ HEIGHTS: Final = (28.0, 100.0)
 #: Share of upright numbers; the others lean by a slant drawn from ``SLANTS``.
 UPRIGHT: Final = 0.4
 SLANTS: Final = (-0.15, 0.45)
+#: The list of a folder's numbers, written beside them.
+MANIFEST: Final = "manifest.json"
 #: Index offsets of the 4-digit speed folder and of the USPS numbers: numbers of their own.
 FOUR_DIGIT_BASE: Final = 1_000_000
 USPS_BASE: Final = 2_000_000
@@ -187,17 +189,17 @@ class NumberFile:
 
     plan: Plan
     text: str
-    rendered: Rendered
+    suffix: str  # the file's: ".png" or ".jpg"
     merged: tuple[bool, ...] = ()  # touching numbers: per neighbouring pair, strokes meet
     writers: str = "mnist"  # whose digits: "mnist" or "usps"
+    #: The picture, when rendered in this run (None: read back from a kept folder's manifest).
+    rendered: Rendered | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
         """The file name: index, style, spacing class and digits."""
         p = self.plan
-        return (
-            f"{p.index:07d}_{self.writers}_{p.style}_{p.spacing}_{self.text}{self.rendered.suffix}"
-        )
+        return f"{p.index:07d}_{self.writers}_{p.style}_{p.spacing}_{self.text}{self.suffix}"
 
 
 def render_number(
@@ -221,7 +223,7 @@ def render_number(
         heights=plan.heights,
         slant=plan.slant,
     )
-    return NumberFile(plan, number.text, rendered, number.merged, writers)
+    return NumberFile(plan, number.text, rendered.suffix, number.merged, writers, rendered)
 
 
 def render_folder(
@@ -233,14 +235,38 @@ def render_folder(
     length: int | None = None,
     writers: str = "mnist",
 ) -> dict[str, NumberFile]:
-    """Write the numbers into ``folder``; {file name: number}."""
+    """Write the numbers into ``folder``; {file name: number}.
+
+    The numbers are also listed in ``folder/manifest.json``, so a kept folder can be read again
+    without rendering (``kept_numbers``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, NumberFile] = {}
     for index in indices:
         number = render_number(seed, index, images, labels, length, writers)
+        assert number.rendered is not None
         number.rendered.save(folder / number.name)
         written[number.name] = number
+    listed = kept_numbers(folder) if (folder / MANIFEST).exists() else {}
+    listed.update(written)
+    records = {
+        name: {"plan": asdict(n.plan), "text": n.text, "suffix": n.suffix,
+               "merged": list(n.merged), "writers": n.writers}
+        for name, n in listed.items()
+    }  # fmt: skip
+    (folder / MANIFEST).write_text(json.dumps(records) + "\n")
     return written
+
+
+def kept_numbers(folder: Path) -> dict[str, NumberFile]:
+    """The numbers a kept folder's manifest lists: {file name: number}."""
+    numbers: dict[str, NumberFile] = {}
+    for name, record in json.loads((folder / MANIFEST).read_text()).items():
+        plan = Plan(**{**record["plan"], "digits": tuple(record["plan"]["digits"])})
+        numbers[name] = NumberFile(
+            plan, record["text"], record["suffix"], tuple(record["merged"]), record["writers"]
+        )
+    return numbers
 
 
 # --- scoring ----------------------------------------------------------------------------------
@@ -664,6 +690,23 @@ def _median_rate(runs: Sequence[CliRun], files: int) -> float:
     return files / _median_run(runs)[0]
 
 
+def _kept(
+    root: Path,
+) -> tuple[dict[str, NumberFile], dict[str, NumberFile], dict[str, NumberFile], dict[str, int]]:
+    """The numbers, small numbers, 4-digit numbers and single digits a kept folder holds."""
+    single = {
+        path.name: int(path.stem.rsplit("_", 1)[1])
+        for path in sorted((root / "single").iterdir())
+        if path.suffix in (".png", ".jpg")
+    }
+    return (
+        kept_numbers(root / "numbers"),
+        kept_numbers(root / "small"),
+        kept_numbers(root / "four_digits"),
+        single,
+    )
+
+
 def _usps(folder: Path | None, notes: list[str]) -> tuple[Any, Any] | None:
     """USPS digits in MNIST framing (images, labels), or None with a note when not found."""
     from train.data import DataError, load_usps
@@ -706,6 +749,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read the files an earlier run kept in --keep again instead of rendering them",
+    )
+    parser.add_argument(
         "--rapidocr-python",
         default=os.environ.get("RAPIDOCR_PYTHON"),
         help="python of the RapidOCR environment [default: $RAPIDOCR_PYTHON; none: skipped]",
@@ -720,6 +768,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST (or MNIST_DATA_DIR)")
     parser.add_argument("--report", type=Path, default=None, help="JSON report path")
     args = parser.parse_args(argv)
+    if args.reuse and args.keep is None:
+        parser.error("--reuse reads the files of --keep: give --keep too")
     if min(args.count, args.four_count, args.single_count, args.speed_rounds) < 1:
         parser.error("--count, --four-count, --single-count and --speed-rounds must be >= 1")
 
@@ -736,23 +786,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="read-numbers-") as temporary:
         root = args.keep if args.keep is not None else Path(temporary)
         started = time.perf_counter()
-        numbers = render_folder(root / "numbers", range(args.count), images, labels, args.seed)
-        if usps is not None:
-            usps_indices = range(USPS_BASE, USPS_BASE + args.usps_count)
-            numbers.update(
-                render_folder(root / "numbers", usps_indices, *usps, args.seed, writers="usps")
-            )
-        small_indices = range(SMALL_BASE, SMALL_BASE + args.small_count)
-        small = render_folder(root / "small", small_indices, images, labels, args.seed)
+        if args.reuse:
+            numbers, small, four, single_truth = _kept(root)
+            notes.append(f"the files of {root} were read again, not rendered in this run")
+        else:
+            numbers = render_folder(root / "numbers", range(args.count), images, labels, args.seed)
+            if usps is not None:
+                usps_indices = range(USPS_BASE, USPS_BASE + args.usps_count)
+                numbers.update(
+                    render_folder(root / "numbers", usps_indices, *usps, args.seed, writers="usps")
+                )
+            small_indices = range(SMALL_BASE, SMALL_BASE + args.small_count)
+            small = render_folder(root / "small", small_indices, images, labels, args.seed)
+            four_indices = range(FOUR_DIGIT_BASE, FOUR_DIGIT_BASE + args.four_count)
+            four = render_folder(root / "four_digits", four_indices, images, labels, args.seed, 4)
+            (root / "single").mkdir(parents=True, exist_ok=True)
+            mixed = render_mixed(root / "single", args.single_count, images, labels, args.seed)
+            single_truth = {Path(path).name: label for path, label in mixed.items()}
         hostile = hostile_lines(images, labels, args.seed)
         (root / "hostile").mkdir(parents=True, exist_ok=True)
         for name, (_, rendered) in hostile.items():
             rendered.save(root / "hostile" / name)
-        four_indices = range(FOUR_DIGIT_BASE, FOUR_DIGIT_BASE + args.four_count)
-        four = render_folder(root / "four_digits", four_indices, images, labels, args.seed, 4)
-        (root / "single").mkdir(parents=True, exist_ok=True)
-        mixed = render_mixed(root / "single", args.single_count, images, labels, args.seed)
-        single_truth = {Path(path).name: label for path, label in mixed.items()}
         render_seconds = time.perf_counter() - started
         print(
             f"{len(numbers)} numbers, {len(four)} 4-digit numbers and {len(single_truth)}"
