@@ -28,7 +28,9 @@ from read_numbers import (  # noqa: E402
     digit_errors,
     edit_distance,
     hostile_lines,
+    kept_numbers,
     plan_number,
+    render_folder,
     render_number,
     score,
     several_digits,
@@ -230,3 +232,12 @@ def test_hostile_lines_are_the_six_lines_with_what_they_hold() -> None:
     column_width, column_height = widths["hostile_column.png"]
     assert column_height > 3 * column_width
     assert lines["hostile_pi.png"][0].startswith("3.14")
+
+
+def test_a_kept_folder_lists_its_numbers(tmp_path: Path) -> None:
+    images, labels = _digits()
+    first = render_folder(tmp_path, range(0, 6), images, labels, 0)
+    more = render_folder(tmp_path, range(20, 23), images, labels, 0, writers="usps")
+    kept = kept_numbers(tmp_path)
+    assert kept == {**first, **more}  # the pictures aside: they are in the files
+    assert sorted(kept) == sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".json")
