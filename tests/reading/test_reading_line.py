@@ -90,6 +90,8 @@ def test_a_thin_stroke_survives() -> None:
     assert ink_columns.size >= 0.8 * (ink_columns[-1] - ink_columns[0] + 1)
     stem = image[C.HEIGHT // 2 :, :]  # the lower half holds only the diagonal
     assert (stem.max(axis=1)[2:-2] > 0.3).all()
+    # ...as thick as a pen's stroke in MNIST: at least 2 pixels across in each row.
+    assert ((stem >= 0.5).sum(axis=1)[2:-4] >= 2).all()
 
 
 def test_two_lines_of_writing_are_not_a_line() -> None:
