@@ -58,12 +58,17 @@ class LineDigits:
     marks: int = 0
 
 
-def line_digits(line: Line, log_probs: LogProbs, decoder: Decoder) -> LineDigits:
+def line_digits(
+    line: Line, log_probs: LogProbs, decoder: Decoder, *, unread: bool = True
+) -> LineDigits:
     """Decode one line and find the ink that no digit read accounts for.
 
-    A row of identical marks gets no digits (``MARKS``).
+    A row of identical marks gets no digits (``MARKS``). Without ``unread`` (counting the
+    digits only), the ink is looked at only when enough digits are read to be such a row.
     """
     decoded = decode(log_probs, ReaderContract.BLANK, decoder)
+    if not unread and len(decoded.labels) < MARKS:
+        return LineDigits(decoded, ())
     ink = line.image >= INK_LEVEL
     total = float(line.image[ink].sum())
     if total <= 0.0:
@@ -79,12 +84,12 @@ def line_digits(line: Line, log_probs: LogProbs, decoder: Decoder) -> LineDigits
     if _identical_marks(boxes, masses[kept]):
         return LineDigits(Decoded((), (), ()), (), marks=len(boxes))
     centres = [ReaderContract.STRIDE * peak + ReaderContract.STRIDE // 2 for peak in decoded.peaks]
-    unread = [
+    left_over = [
         (int(left), int(right))
         for _, _, left, right in boxes.tolist()
         if not any(left - REACH <= centre < right + REACH for centre in centres)
     ]
-    return LineDigits(decoded, tuple(sorted(unread)))
+    return LineDigits(decoded, tuple(sorted(left_over)))
 
 
 def _identical_marks(boxes: npt.NDArray[np.int64], masses: npt.NDArray[np.float64]) -> bool:

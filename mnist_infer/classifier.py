@@ -256,7 +256,8 @@ class Classifier:
             if not np.isfinite(log_probs).all():
                 checks[index] = _not_finite(names[index], "line reader")
                 continue
-            count = len(line_digits(line, log_probs, self._decoder).decoded.labels)
+            found = line_digits(line, log_probs, self._decoder, unread=False)
+            count = len(found.decoded.labels)
             if count > 1:
                 checks[index] = SeveralDigitsError(
                     f"{names[index]}: holds {count} digits side by side, not one; read a number "
