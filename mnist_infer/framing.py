@@ -286,7 +286,7 @@ def _ink_image(
     if level <= floor:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     core: FloatImage | float = level
-    if own_cores:
+    if own_cores and long_side >= SMALL_CROP:  # in a small crop, grey is anti-aliasing (MNIST)
         # A stroke's core is the brightest ink within about a stroke's width: a faint or thin
         # stroke measured against it reaches the ink level too, as a pen's stroke does in MNIST.
         reach = max(1, round(STROKE_REACH * long_side / BOX_SIDE))
