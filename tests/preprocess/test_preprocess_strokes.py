@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from mnist_infer import Classifier, preprocess
 from mnist_infer.errors import SeveralDigitsError
+from mnist_infer.framing import _local_max
 from mnist_infer.levels import find_ink
 
 Stroke = tuple[list[tuple[int, int]], int]  # points, grey level of the pen
@@ -111,3 +112,14 @@ def test_faint_ink_is_marked_apart_from_the_mask() -> None:
     assert not evidence.mask[41, 30:60].any()
     assert evidence.faint[41, 23:60].all()
     assert not evidence.faint[:5].any()
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 5, 8])
+def test_stroke_cores_are_the_window_maximum(radius: int) -> None:
+    values = np.random.default_rng(radius).random((23, 31)).astype(np.float32)
+    padded = np.pad(values, radius, mode="edge")
+    side = 2 * radius + 1
+    expected = np.array(
+        [[padded[y : y + side, x : x + side].max() for x in range(31)] for y in range(23)]
+    )
+    assert np.array_equal(_local_max(values, radius), expected)
