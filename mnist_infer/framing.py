@@ -209,20 +209,26 @@ def _faint_strokes(
     """
     if not ink.any():
         return ink
-    top, bottom, left, right = window
-    faint = found.levels.evidence.faint[top:bottom, left:right].copy()
-    faint &= ~dilate(dilate(found.clutter[top:bottom, left:right]))
-    faint &= ~(found.mask[top:bottom, left:right] & ~ink)
+    top, left = window[0], window[2]
     y0, y1, x0, x1 = bounding_box(ink)
-    inside = np.zeros_like(faint)
-    inside[y0:y1, x0:x1] = True
-    faint &= inside
-    faint |= ink
-    pieces = Components(faint, grow=False)
+    rows, cols = slice(top + y0, top + y1), slice(left + x0, left + x1)
+    box = ink[y0:y1, x0:x1]
+    faint = found.levels.evidence.faint[rows, cols] & ~(found.mask[rows, cols] & ~box)
+    if not (faint & ~box).any():
+        return ink
+    clutter = found.clutter[
+        max(0, top + y0 - 2) : top + y1 + 2, max(0, left + x0 - 2) : left + x1 + 2
+    ]
+    if clutter.any():
+        near = dilate(dilate(clutter))
+        dy, dx = min(2, top + y0), min(2, left + x0)
+        faint &= ~near[dy : dy + y1 - y0, dx : dx + x1 - x0]
+    pieces = Components(faint | box, grow=False)
     linked = np.zeros(pieces.count + 1, dtype=np.bool_)
-    linked[pieces.labels[ink]] = True
+    linked[pieces.labels[box]] = True
     linked[0] = False
-    strokes: BoolImage = linked[pieces.labels]
+    strokes = ink.copy()
+    strokes[y0:y1, x0:x1] |= linked[pieces.labels]
     return strokes
 
 
@@ -286,7 +292,7 @@ def _ink_image(
     if level <= floor:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     core: FloatImage | float = level
-    if own_cores:
+    if own_cores and long_side >= SMALL_CROP:  # in a small crop, grey is anti-aliasing (MNIST)
         # A stroke's core is the brightest ink within about a stroke's width: a faint or thin
         # stroke measured against it reaches the ink level too, as a pen's stroke does in MNIST.
         reach = max(1, round(STROKE_REACH * long_side / BOX_SIDE))
@@ -301,10 +307,22 @@ def _ink_image(
 
 def _local_max(values: FloatImage, radius: int) -> FloatImage:
     """Return the maximum of ``values`` over the (2 radius + 1)-pixel square around each pixel."""
-    windows = np.lib.stride_tricks.sliding_window_view
-    padded = np.pad(values, radius, mode="edge")
-    rows = windows(padded, 2 * radius + 1, axis=0).max(axis=-1)
-    return np.asarray(windows(rows, 2 * radius + 1, axis=1).max(axis=-1), dtype=np.float32)
+    return _running_max(_running_max(values, radius, 0), radius, 1)
+
+
+def _running_max(values: FloatImage, radius: int, axis: int) -> FloatImage:
+    """Maximum over 2 radius + 1 pixels along ``axis``, by doubling spans: log2 steps, not 2 r."""
+    span = 2 * radius + 1
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (radius, radius)
+    padded = np.moveaxis(np.pad(values, pad, mode="edge"), axis, 0)
+    peak, reach = padded, 1  # peak[i]: the maximum of padded[i : i + reach]
+    while 2 * reach <= span:
+        peak = np.maximum(peak[:-reach], peak[reach:])
+        reach *= 2
+    size = padded.shape[0] - span + 1
+    peak = np.maximum(peak[:size], peak[span - reach : span - reach + size])
+    return np.ascontiguousarray(np.moveaxis(peak, 0, axis), dtype=np.float32)
 
 
 # --- crop, stroke width, 20x20 box, centre of mass -----------------------------------------
