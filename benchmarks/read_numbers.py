@@ -823,10 +823,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         small_predict = run_cli(["predict", "--json", str(root / "small")]).lines
         small_read = run_cli(["read", "--json", str(root / "small")]).lines
         predict_single = ["predict", "--json", *workers, str(root / "single")]
-        predict_runs = [run_cli(predict_single)]
+        # With --before, its rounds and this checkout's take turns; either way the first of this
+        # checkout's runs gives the single-digit figures.
+        predict_runs: list[CliRun] = []
         before_runs: list[CliRun] = []
-        for _ in range(args.speed_rounds if args.before is not None else 0):
-            before_runs.append(run_cli(predict_single, args.before))
+        for _ in range(args.speed_rounds if args.before is not None else 1):
+            if args.before is not None:
+                before_runs.append(run_cli(predict_single, args.before))
             predict_runs.append(run_cli(predict_single))
         single_predict = predict_runs[0].lines
         single_read = run_cli(["read", "--json", *workers, str(root / "single")]).lines
@@ -895,14 +898,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     predict_ratio = float("nan")
     if before_runs:
-        after_rate = _median_rate(predict_runs[1:], len(single_truth))
+        after_rate = _median_rate(predict_runs, len(single_truth))
         before_rate = _median_rate(before_runs, len(single_truth))
         predict_ratio = after_rate / before_rate
         speed_rows += [
             speed_row(f"`mnist-infer predict --json`, single-digit suite, --before ({args.before})",
                       len(single_truth), *_median_run(before_runs)),
             speed_row("`mnist-infer predict --json`, single-digit suite, this checkout",
-                      len(single_truth), *_median_run(predict_runs[1:])),
+                      len(single_truth), *_median_run(predict_runs)),
         ]  # fmt: skip
     multi = [n for n in numbers if numbers[n].plan.length > 1]
     small_texts = read_texts(small_read, small)
@@ -986,7 +989,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                            "predict": hostile_predict.get(name)}
                     for name, (what, _) in hostile.items()},
         "predict_speed": {"before": [[r.seconds, r.cpu_seconds] for r in before_runs],
-                          "after": [[r.seconds, r.cpu_seconds] for r in predict_runs[1:]],
+                          "after": [[r.seconds, r.cpu_seconds] for r in predict_runs],
                           "ratio": predict_ratio},
         "load_average": [load_before, load_after],
         "render_seconds": render_seconds,
