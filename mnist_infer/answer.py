@@ -5,12 +5,13 @@ the rest renormalised), and a box in source pixels: the line's ink between the m
 neighbours' columns. Ink the reader read no digit in (a point, a letter, a mark, a digit it
 skipped) is not dropped silently: each such piece of ink is named in ``unread`` and halves the
 reading's confidence. A row of identical marks (bars, ticks) is not handwriting, whatever digit
-each mark resembles: no digit is read in it.
+each mark resembles: no digit is read in it. Where the reader reads one digit in a line framed
+for the digit model too, the digit model says which (``one_digit``), as ``predict`` does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -23,7 +24,7 @@ from mnist_infer.imageops import Components
 from mnist_infer.line import Line
 from mnist_infer.results import DigitReading, Reading
 
-__all__ = ["LineDigits", "line_digits", "reading_of"]
+__all__ = ["LineDigits", "line_digits", "one_digit", "reading_of"]
 
 LogProbs = npt.NDArray[np.float32]
 #: Line pixels at least this dark are ink when boxes and unread ink are found.
@@ -156,6 +157,32 @@ def reading_of(
         confidence=confidence,
         digits=tuple(digits),
         unread=unread,
+    )
+
+
+def one_digit(
+    reading: Reading, probabilities: npt.NDArray[np.float32], framed: npt.NDArray[np.float32]
+) -> Reading:
+    """Return a one-digit reading with the digit model's answer instead of the reader's.
+
+    ``probabilities``: the digit model's ten for the ``framed`` ink. The box and the unread ink
+    stay the reader's.
+    """
+    (read,) = reading.digits
+    row = np.asarray(probabilities, dtype=np.float64)
+    digit = int(row.argmax())
+    answer = DigitReading(
+        digit=digit,
+        confidence=float(row[digit]),
+        probabilities=tuple(float(p) for p in row),
+        box=read.box,
+        framed=framed,
+    )
+    return replace(
+        reading,
+        text=str(digit),
+        confidence=answer.confidence * UNREAD_FACTOR ** len(reading.unread),
+        digits=(answer,),
     )
 
 

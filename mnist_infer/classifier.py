@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.answer import line_digits, reading_of
+from mnist_infer.answer import line_digits, one_digit, reading_of
 from mnist_infer.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
 from mnist_infer.ctc import Decoder
@@ -352,12 +352,40 @@ class Classifier:
         def score(good: list[int]) -> list[Reading | MnistInferError]:
             lines = [item for index in good if isinstance(item := items[index], Line)]
             scores = self._reader.log_probs([line.image for line in lines])
-            return [
+            readings = [
                 _attempt(names[index], self._reading, line, log_probs, paths[index], names[index])
                 for index, line, log_probs in zip(good, lines, scores, strict=True)
             ]
+            return self._one_digit_answers(readings, lines)
 
         return _in_place(items, names, score)
+
+    def _one_digit_answers(
+        self, readings: list[Reading | MnistInferError], lines: Sequence[Line]
+    ) -> list[Reading | MnistInferError]:
+        """Give each one-digit reading of a line framed for the digit model that model's answer.
+
+        The line reader says how many digits there are, the digit model which one (as in
+        ``predict``, at nine placements): ``read`` and ``predict`` then agree on one digit.
+        """
+        chosen = [
+            index
+            for index, (reading, line) in enumerate(zip(readings, lines, strict=True))
+            if isinstance(reading, Reading) and len(reading.digits) == 1 and line.digit is not None
+        ]
+        if not chosen:
+            return readings
+        framed = [lines[index].digit for index in chosen]
+        rows = np.stack([digit for digit in framed if digit is not None])
+        probabilities = self._probabilities(
+            rows.reshape(len(rows), NUM_PIXELS), np.ones(len(rows), dtype=np.bool_)
+        )
+        answered = list(readings)
+        for index, row, digit in zip(chosen, probabilities, rows, strict=True):
+            reading = readings[index]
+            if isinstance(reading, Reading) and np.isfinite(row).all():
+                answered[index] = one_digit(reading, row, digit)
+        return answered
 
     def _reading(
         self, line: Line, log_probs: npt.NDArray[np.float32], path: str | None, name: str

@@ -31,6 +31,7 @@ from mnist_infer.pieces import InkPieces, Piece
 __all__ = [
     "LINE_SIDE",
     "MAX_ASPECT",
+    "ONE_DIGIT_ASPECT",
     "Line",
     "analysis_side",
     "check_aspect",
@@ -46,6 +47,10 @@ MAX_SIDE: Final = 480
 #: written apart, 40 close together. Longer images are a ``LineTooLongError``, never "blank".
 MIN_LINE_PIXELS: Final = 16
 MAX_ASPECT: Final = MAX_SIDE // MIN_LINE_PIXELS
+#: A line at most this many times wider than tall may be one digit: its ink is framed for the
+#: digit model too, which says which digit when the reader reads one (MNIST's widest digits
+#: are about 1.1 times wider than tall; slant and strokes far apart widen a few more).
+ONE_DIGIT_ASPECT: Final = 1.5
 #: Pieces holding at least this share of the heaviest piece's ink set the line's height.
 LINE_PIECE_FRACTION: Final = 0.2
 #: Lines of writing lie further apart than this many line heights, each with a piece at least
@@ -87,14 +92,24 @@ class Line:
     ``image`` is float32 [HEIGHT, W] per ``ReaderContract`` (W a multiple of STRIDE). Line
     pixel (row, column) covers source pixels from ``origin + ((column, row) - (MARGIN, top))
     * pixel``, where ``top`` is the first ink row and ``pixel`` source pixels per line pixel;
-    ``size`` is the source image's (width, height). Picklable: worker processes make lines,
-    the process holding the reader reads them.
+    ``size`` is the source image's (width, height). ``digit`` is the ink framed for the digit
+    model ((28, 28) float32, MNIST framing), for a line no wider than one digit is
+    (``ONE_DIGIT_ASPECT``); None otherwise. Picklable: worker processes make lines, the process
+    holding the reader reads them.
     """
 
     image: npt.NDArray[np.float32]
     origin: tuple[float, float]
     pixel: float
     size: tuple[int, int]
+    digit: npt.NDArray[np.float32] | None = None
+
+    @property
+    def aspect(self) -> float:
+        """Width over height of the line's ink box."""
+        columns = np.flatnonzero(self.image.max(axis=0) > 0.0)
+        width = int(columns[-1]) + 1 - ReaderContract.MARGIN if columns.size else 0
+        return width / ReaderContract.INK_ROWS
 
     def source_box(self, top: int, bottom: int, left: int, right: int) -> tuple[int, int, int, int]:
         """Line pixels (rows top:bottom, columns left:right) -> (x0, y0, x1, y1) source pixels."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -33,7 +33,7 @@ from mnist_infer.errors import (
 from mnist_infer.framing import frame_pieces
 from mnist_infer.images import MAX_PIXELS, check_limit, check_name, load_image
 from mnist_infer.levels import DECODE_SIDE, ink_levels
-from mnist_infer.line import Line, analysis_side, check_aspect, line_of
+from mnist_infer.line import ONE_DIGIT_ASPECT, Line, analysis_side, check_aspect, line_of
 from mnist_infer.naming import describe_item
 from mnist_infer.pieces import InkPieces, find_pieces
 
@@ -235,7 +235,11 @@ def _line(item: object, name: str, max_pixels: int) -> Line:
             f"{name}: cannot read a {type(item).__name__}; expected a 2-D numpy array, "
             "a PIL image, a path or the bytes of an image file"
         )
-    return line_of(_pieces(image))
+    found = _pieces(image)
+    line = line_of(found)
+    if line.aspect <= ONE_DIGIT_ASPECT:
+        line = replace(line, digit=frame_pieces(found, found.digit()))
+    return line
 
 
 def prepare_line(x: ImageInput, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Line:
