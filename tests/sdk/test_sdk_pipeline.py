@@ -83,7 +83,10 @@ def test_a_number_goes_through_the_line_stage_and_the_reader(
 ) -> None:
     classifier.read(digit_file)
     path = stages_entered(lambda: classifier.read(digit_file))
-    # The reading's boxes come from the line's map back to the source (line again).
+    # A line no wider than one digit is framed for the digit model too (pieces choose the
+    # digit, framing frames it); the reader reads the line, and where it reads one digit the
+    # digit model says which, at nine placements (views, session, views). The reading's boxes
+    # come from the line's map back to the source (line again).
     assert path == [
         "classifier",
         "sources",
@@ -93,10 +96,19 @@ def test_a_number_goes_through_the_line_stage_and_the_reader(
         "clutter",
         "pieces",
         "line",
+        "pieces",
+        "framing",
+        "line",
         "reader",
         "answer",
         "ctc",
         "line",
+        "results",
+        "views",
+        "session",
+        "arrays",
+        "views",
+        "answer",
         "results",
     ], path
 
