@@ -1,16 +1,18 @@
 """The answer for one line: the reader's log-probabilities, decoded, as a ``Reading``.
 
 Each digit read gets its ten probabilities from the column where it peaks (the blank left out,
-the rest renormalised), and a box in source pixels: the line's ink between the midpoints to its
-neighbours' columns. Ink the reader read no digit in (a point, a letter, a mark, a digit it
-skipped) is not dropped silently: each such piece of ink is named in ``unread`` and halves the
-reading's confidence. A row of identical marks (bars, ticks) is not handwriting, whatever digit
-each mark resembles: no digit is read in it. Where the reader reads one digit in a line framed
-for the digit model too, the digit model says which (``one_digit``), as ``predict`` does.
+the rest renormalised), and a box in source pixels: the pieces of ink it peaks in, a piece
+holding several digits' peaks (touching digits) cut midway between them. Ink the reader read
+no digit in (a point, a letter, a mark, a digit it skipped) is not dropped silently: each such
+piece of ink is named in ``unread`` and halves the reading's confidence. A row of identical
+marks (bars, ticks) is not handwriting, whatever digit each mark resembles: no digit is read in
+it. Where the reader reads one digit in a line framed for the digit model too, the digit model
+says which (``one_digit``), as ``predict`` does.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -20,7 +22,7 @@ import numpy.typing as npt
 from mnist_infer.contract import ReaderContract
 from mnist_infer.ctc import Decoded, Decoder, decode
 from mnist_infer.errors import NotADigitError
-from mnist_infer.imageops import Components
+from mnist_infer.imageops import Box, Components
 from mnist_infer.line import Line
 from mnist_infer.results import DigitReading, Reading
 
@@ -50,12 +52,14 @@ SAME_MASS: Final = 0.4
 class LineDigits:
     """What the reader read on one line: the decoded digits, and the ink no digit accounts for.
 
-    ``unread`` holds those pieces' column ranges in the line image (left to right);
+    ``unread`` holds those pieces' boxes in the line image (top, bottom, left, right; left to
+    right); ``boxes`` each digit's ink box there (None where no piece of ink is its own);
     ``marks`` counts the pieces of a row of identical marks (0: not one).
     """
 
     decoded: Decoded
-    unread: tuple[tuple[int, int], ...]
+    unread: tuple[Box, ...]
+    boxes: tuple[Box | None, ...] = ()
     marks: int = 0
 
 
@@ -85,12 +89,41 @@ def line_digits(
     if _identical_marks(boxes, masses[kept]):
         return LineDigits(Decoded((), (), ()), (), marks=len(boxes))
     centres = [ReaderContract.STRIDE * peak + ReaderContract.STRIDE // 2 for peak in decoded.peaks]
-    left_over = [
-        (int(left), int(right))
-        for _, _, left, right in boxes.tolist()
-        if not any(left - REACH <= centre < right + REACH for centre in centres)
-    ]
-    return LineDigits(decoded, tuple(sorted(left_over)))
+    digit_boxes: list[Box | None] = [None] * len(centres)
+    left_over: list[Box] = []
+    for label, (top, bottom, left, right) in zip(
+        np.flatnonzero(kept) + 1, boxes.tolist(), strict=True
+    ):
+        mine = [k for k, centre in enumerate(centres) if left - REACH <= centre < right + REACH]
+        if not mine:
+            left_over.append((top, bottom, left, right))
+            continue
+        # A piece holding several digits' peaks (touching digits) is cut midway between them.
+        cuts = [left] + [(centres[a] + centres[b]) // 2 for a, b in itertools.pairwise(mine)]
+        cuts.append(right)
+        piece = pieces.labels[top:bottom, left:right] == label
+        for k, start, stop in zip(mine, cuts, cuts[1:], strict=False):
+            part = _mask_box(piece[:, max(0, start - left) : max(1, stop - left)])
+            if part is not None:
+                box = (top + part[0], top + part[1], max(left, start) + part[2],
+                       max(left, start) + part[3])  # fmt: skip
+                digit_boxes[k] = _union(digit_boxes[k], box)
+    return LineDigits(decoded, tuple(sorted(left_over, key=lambda b: b[2])), tuple(digit_boxes))
+
+
+def _mask_box(mask: npt.NDArray[np.bool_]) -> Box | None:
+    """Return the (top, bottom, left, right) of a mask's pixels; None if it has none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _union(a: Box | None, b: Box) -> Box:
+    """Return the box holding both boxes."""
+    if a is None:
+        return b
+    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
 
 
 def _identical_marks(boxes: npt.NDArray[np.int64], masses: npt.NDArray[np.float64]) -> bool:
@@ -134,8 +167,10 @@ def reading_of(
         peak = decoded.peaks[position]
         row = np.exp(log_probs[peak, : len(ReaderContract.ALPHABET)].astype(np.float64))
         row /= row.sum()
-        left, right = bounds[position]
-        top, bottom, left, right = _ink_box(line.image, left, right)
+        own = found.boxes[position] if position < len(found.boxes) else None
+        if own is None:  # no piece of ink of its own: the ink between its neighbours
+            own = _ink_box(line.image, *bounds[position])
+        top, bottom, left, right = own
         digits.append(
             DigitReading(
                 digit=int(label),
@@ -145,10 +180,7 @@ def reading_of(
                 framed=np.ascontiguousarray(line.image[:, left:right]),
             )
         )
-    unread = tuple(
-        line.source_box(*_ink_box(line.image, left, right)[:2], left, right)
-        for left, right in found.unread
-    )
+    unread = tuple(line.source_box(*box) for box in found.unread)
     confidence = float(np.prod([digit.confidence for digit in digits]))
     confidence *= UNREAD_FACTOR ** len(found.unread)
     return Reading(
