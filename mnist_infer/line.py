@@ -61,7 +61,8 @@ LINE_PIECE_HEIGHT: Final = 0.8
 #: (a line's slant and wandering baseline keep it under 1.6; a broken 8's loops, 2).
 STACK_HEIGHT: Final = 2.6
 #: A piece under ``SPECK_HEIGHT`` of the line's height and ``SPECK_FRACTION`` of the heaviest
-#: piece's ink is a speck when it lies further than ``SPECK_GAP`` line heights from any other.
+#: piece's ink is a speck when it lies further than ``SPECK_GAP`` line heights from every piece
+#: of the writing (those holding ``LINE_PIECE_FRACTION`` of the heaviest piece's ink).
 SPECK_HEIGHT: Final = 0.35
 SPECK_FRACTION: Final = 0.1
 SPECK_GAP: Final = 0.3
@@ -311,10 +312,12 @@ def _is_speck(found: InkPieces, piece: Piece, height: float, heaviest: float) ->
     box = found.analysis_boxes[piece.index]
     if box[1] - box[0] >= SPECK_HEIGHT * height or piece.mass >= SPECK_FRACTION * heaviest:
         return False
+    # Near a piece of the writing itself, not near another speck: specks strewn over a page
+    # must not hold each other in.
     others = [
         box_gap(box, found.analysis_boxes[other.index])
         for other in found.pieces
-        if other is not piece and other.mass > piece.mass
+        if other is not piece and other.mass >= LINE_PIECE_FRACTION * heaviest
     ]
     return not others or min(others) > SPECK_GAP * height
 
