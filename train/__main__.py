@@ -343,7 +343,7 @@ def export_reader_command(
     min_accuracy: Annotated[
         float,
         typer.Option(help="Refuse to export below this share of validation lines read right."),
-    ] = 0.93,
+    ] = 0.75,
     lines: Annotated[int, typer.Option(help="Validation and test lines the gate reads.")] = 2000,
     data_dir: DataDirOption = None,
 ) -> None:
