@@ -1,4 +1,4 @@
-"""``python -m train``: fit, evaluate and export the MLP and the line reader, each behind its gate."""
+"""``python -m train``: fit, evaluate and export the MLP and the line reader, each gated."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from train.trainer import TrainResult
 
 app = typer.Typer(
-    help="Train, evaluate and export the mnist-infer models: the 784-256-10 MLP and the line reader.",
+    help="Train, evaluate and export the mnist-infer models: the 784-256-10 MLP, the line reader.",
     no_args_is_help=True,
     add_completion=False,
 )
