@@ -33,8 +33,10 @@ from train.reader_measure import read_log_probs, sequence_accuracy
 
 #: Largest allowed |onnxruntime - torch| on any probability (exp of the log-probabilities).
 MAX_ABS_DIFF = 1e-5
-#: Default gate: whole validation lines read right by greedy decoding through onnxruntime.
-DEFAULT_MIN_SEQUENCE_ACCURACY = 0.93
+#: Default gate: whole validation lines read right by greedy decoding through onnxruntime. The
+#: ``reader`` recipe reads 0.79 of them (models/line-reader.md); a broken export or a weak run
+#: falls below this.
+DEFAULT_MIN_SEQUENCE_ACCURACY = 0.75
 
 FloatArray = npt.NDArray[np.float32]
 
