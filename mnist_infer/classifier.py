@@ -276,6 +276,11 @@ class Classifier:
                     "with Classifier.read (mnist-infer read)",
                     count,
                 )
+            elif found.marks and self._reject_non_digits:
+                checks[index] = NotADigitError(
+                    f"{names[index]}: not a digit: a row of {found.marks} identical marks (bars, "
+                    "ticks), not digits written by hand"
+                )
             elif count == 0 and self._reject_non_digits and float(best[index]) < SURE:
                 checks[index] = NotADigitError(
                     f"{names[index]}: not a digit (the line reader reads no digit in its ink)"
