@@ -267,18 +267,6 @@ def test_a_column_of_digits_is_not_a_line(
     column = np.concatenate([np.pad(images[i], ((2, 2), (8, 8))) for i in range(4)], axis=0)
     with pytest.raises(NotALineError, match=r"column|lines"):
         classifier.read(column)
-    with pytest.raises(SeveralDigitsError):
-        classifier.predict(_png(column))
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    from io import BytesIO
-
-    from PIL import Image
-
-    buffer = BytesIO()
-    Image.fromarray(255 - pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("size", [(12000, 100), (9990, 30)])
