@@ -282,8 +282,9 @@ def _ink_image(
     smooth = box_blur(residual[top:bottom, left:right], radius)
     inside = region[top:bottom, left:right]
     ink = kept[top:bottom, left:right]
-    # Paper is what lies away from anything ink-like, kept or not (a dropped speck is not paper).
-    anything = ink_mask[top:bottom, left:right].astype(np.float32)
+    # Paper is what lies away from anything ink-like, kept or not (a dropped speck is not paper,
+    # nor is a faint stroke of the digit's own, below the ink mask's threshold).
+    anything = (ink_mask[top:bottom, left:right] | inside).astype(np.float32)
     paper = smooth[box_blur(anything, radius + 2) <= 0.0]
     floor = 3.0 * sigma / (2 * radius + 1)
     if paper.size >= 20:

@@ -14,6 +14,7 @@ from train.data import DataError, MnistData, load_mnist
 from train.recipes import RECIPES, get_recipe
 
 if TYPE_CHECKING:
+    from train.reader_runs import ReaderResult
     from train.trainer import TrainResult
 
 app = typer.Typer(
@@ -46,6 +47,17 @@ def load_run_or_exit(run_dir: Path) -> tuple[TrainResult, dict[str, str]]:
 
     try:
         return load_run(run_dir)
+    except (OSError, RuntimeError, KeyError, TypeError) as error:
+        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
+        raise typer.Exit(1) from error
+
+
+def load_reader_run_or_exit(run_dir: Path) -> tuple[ReaderResult, dict[str, str]]:
+    """Load a line-reader run folder, turning an unreadable checkpoint into one red line, exit 1."""
+    from train.reader_runs import load_reader_run
+
+    try:
+        return load_reader_run(run_dir)
     except (OSError, RuntimeError, KeyError, TypeError) as error:
         error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
         raise typer.Exit(1) from error
@@ -313,13 +325,8 @@ def evaluate_reader(
     """Read fixed validation, test and USPS lines: accuracy by slice, per digit, beam vs greedy."""
     from train.data import load_usps
     from train.reader_evaluate import evaluate_reader_run, print_reader_report
-    from train.reader_runs import load_reader_run
 
-    try:
-        result, _ = load_reader_run(run_dir)
-    except (OSError, RuntimeError, KeyError, TypeError) as error:
-        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
-        raise typer.Exit(1) from error
+    result, _ = load_reader_run_or_exit(run_dir)
     data = load_data_or_exit(data_dir)
     try:
         usps = load_usps(usps_dir)
@@ -351,13 +358,8 @@ def export_reader_command(
     from mnist_infer.contract import ReaderMetadataKey
     from train.reader_export import ReaderExportRefusedError, export_reader
     from train.reader_measure import digit_line_set
-    from train.reader_runs import load_reader_run
 
-    try:
-        result, dataset_sha256 = load_reader_run(run_dir)
-    except (OSError, RuntimeError, KeyError, TypeError) as error:
-        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
-        raise typer.Exit(1) from error
+    result, dataset_sha256 = load_reader_run_or_exit(run_dir)
     data = load_data_or_exit(data_dir)
     if dataset_sha256 != data.sha256:
         error_console.print("[red]error:[/red] the run was trained on other data files than these")

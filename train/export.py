@@ -244,11 +244,7 @@ def export_model(
             props[MetadataKey.NOT_DIGIT_THRESHOLD] = f"{threshold.value:.4f}"
             helper.set_model_props(onnx_model, props)
             onnx.save_model(onnx_model, temp_path)
-        digest = hashlib.sha256(temp_path.read_bytes()).hexdigest()
-        temp_path.replace(out_path)
-        write_atomically(
-            out_path.with_name(out_path.name + ".sha256"), f"{digest}  {out_path.name}\n"
-        )
+        digest = publish(temp_path, out_path)
     finally:
         temp_path.unlink(missing_ok=True)
     return GateReport(
@@ -262,6 +258,14 @@ def export_model(
         sha256=digest,
         threshold=threshold,
     )
+
+
+def publish(temp_path: Path, out_path: Path) -> str:
+    """Move a checked ONNX file into place with its ``sha256sum`` line; return its SHA-256."""
+    digest = hashlib.sha256(temp_path.read_bytes()).hexdigest()
+    temp_path.replace(out_path)
+    write_atomically(out_path.with_name(out_path.name + ".sha256"), f"{digest}  {out_path.name}\n")
+    return digest
 
 
 def write_atomically(path: Path, text: str) -> None:

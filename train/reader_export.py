@@ -8,7 +8,6 @@ check has passed on the serialized bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -26,7 +25,7 @@ from torch import nn
 
 from mnist_infer.contract import ReaderContract, ReaderMetadataKey
 from train.ctc_decode import greedy_decode
-from train.export import ONNX_IR_VERSION, ONNX_OPSET, git_commit, library_versions
+from train.export import ONNX_IR_VERSION, ONNX_OPSET, git_commit, library_versions, publish
 from train.lines import LineSet, batches_by_width, pad_lines
 from train.model import READER_POOLS, LineReader
 from train.reader_measure import read_log_probs, sequence_accuracy
@@ -297,13 +296,7 @@ def export_reader(
         props[ReaderMetadataKey.VAL_SEQUENCE_ACCURACY] = f"{val_accuracy:.4f}"
         props[ReaderMetadataKey.TEST_SEQUENCE_ACCURACY] = f"{test_accuracy:.4f}"
         onnx.save_model(build_reader_onnx(model, props), temp_path)
-        digest = hashlib.sha256(temp_path.read_bytes()).hexdigest()
-        temp_path.replace(out_path)
-        from train.export import write_atomically
-
-        write_atomically(
-            out_path.with_name(out_path.name + ".sha256"), f"{digest}  {out_path.name}\n"
-        )
+        digest = publish(temp_path, out_path)
     finally:
         temp_path.unlink(missing_ok=True)
     return ReaderGateReport(

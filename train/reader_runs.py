@@ -85,11 +85,3 @@ def load_reader_run(run_dir: Path) -> tuple[ReaderResult, dict[str, str]]:
         seconds=payload["seconds"],
     )
     return result, dict(payload["dataset_sha256"])
-
-
-def save_progress(path: Path, state: dict[str, Any]) -> None:
-    """Write a run's state (weights, optimiser, schedule, records) atomically."""
-    partial = path.with_name(path.name + ".partial")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, partial)
-    partial.replace(path)

@@ -26,8 +26,9 @@ from mnist_infer.contract import ReaderContract
 from train.ctc_decode import greedy_decode
 from train.data import MnistData
 from train.lines import LineBatch, LineComposer, LineSet, glyphs, make_batch, mark_glyphs
+from train.progress import resume_progress, write_progress
 from train.reader_measure import digit_line_set, read_log_probs, sequence_accuracy
-from train.reader_runs import ReaderResult, StepLog, build_reader, save_progress
+from train.reader_runs import ReaderResult, StepLog, build_reader
 from train.recipes import ReaderConfig
 
 #: Batches composed ahead of the loop by the worker process.
@@ -147,12 +148,7 @@ def train_reader(
     best_state = copy.deepcopy(model.state_dict())
     first_step, loss_sum, loss_count = 0, 0.0, 0
     if progress is not None and progress.is_file():  # go on where a stopped run left off
-        saved = torch.load(progress, map_location="cpu", weights_only=False)
-        if saved["config"] != config.to_dict():
-            raise ValueError(f"{progress} belongs to another config; delete it to start afresh")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
+        saved = resume_progress(progress, config.to_dict(), model, optimizer, schedule)
         best_state = saved["best_state"]
         result.history = [StepLog(**log) for log in saved["history"]]
         result.val_sequence_accuracy, result.best_step = saved["val_accuracy"], saved["best_step"]
@@ -185,7 +181,7 @@ def train_reader(
             if on_measure is not None:
                 on_measure(log)
         if progress is not None and (done % config.save_every == 0 or done == config.steps):
-            save_progress(progress, {
+            write_progress(progress, {
                 "step": done,
                 "config": config.to_dict(),
                 "model": model.state_dict(),

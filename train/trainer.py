@@ -27,6 +27,7 @@ from torch import nn
 from train.calibrate import fit_temperature
 from train.data import MnistData
 from train.model import build_model, exported_weights
+from train.progress import resume_progress, write_progress
 from train.recipes import TrainConfig
 
 #: Images augmented per call: big enough to amortise the per-op overhead, small enough for cache.
@@ -118,10 +119,7 @@ def save_progress(
         "val_accuracy": result.val_accuracy,
         "best_epoch": result.best_epoch,
     }
-    partial = path.with_name(path.name + ".partial")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, partial)
-    partial.replace(path)
+    write_progress(path, state)
 
 
 def train(
@@ -192,12 +190,7 @@ def train(
     best_state = copy.deepcopy(model.state_dict())
     first_epoch, earlier_seconds = 1, 0.0
     if progress is not None and progress.is_file():  # go on where a stopped run left off
-        saved = torch.load(progress, map_location="cpu", weights_only=False)
-        if saved["config"] != config.to_dict():
-            raise ValueError(f"{progress} belongs to another config; delete it to start afresh")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
+        saved = resume_progress(progress, config.to_dict(), model, optimizer, schedule)
         generator.set_state(saved["generator"])
         torch.set_rng_state(saved["torch_rng"])
         best_state = saved["best_state"]

@@ -103,6 +103,19 @@ def test_a_faint_stroke_is_framed_as_dark_as_the_rest(tmp_path: Path) -> None:
     assert float(np.abs(faint - dark).sum()) < 2.5
 
 
+@pytest.mark.parametrize("bar", [185, 205, 215])
+def test_a_light_ballpoint_bar_is_kept(classifier: Classifier, tmp_path: Path, bar: int) -> None:
+    # A bar at a fifth to a third of the other strokes' contrast (light-blue ballpoint on
+    # white): below the ink mask, linked to the strokes, and not paper when the levels are set.
+    strokes = [([(62, 20), (25, 95)], 60), ([(88, 25), (88, 140)], 60)]
+    dark = preprocess(write(tmp_path / "dark.png", 140, [*strokes, ([(25, 95), (100, 95)], 60)]))
+    path = write(tmp_path / "light.png", 140, [*strokes, ([(25, 95), (100, 95)], bar)])
+    light = preprocess(path)
+    bar_rows = slice(17, 22)
+    assert float(light[bar_rows].sum()) > 0.5 * float(dark[bar_rows].sum())
+    assert classifier.predict(path) == 4
+
+
 def test_faint_ink_is_marked_apart_from_the_mask() -> None:
     residual = np.zeros((80, 80), dtype=np.float32)
     residual[10:70, 20:23] = 0.8  # a confident stroke
