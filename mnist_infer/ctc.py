@@ -28,6 +28,7 @@ __all__ = [
     "beam_labels",
     "decode",
     "greedy_labels",
+    "short_labellings",
 ]
 
 Decoder = Literal["greedy", "beam"]
@@ -149,6 +150,40 @@ def align(
         spans.append((first, last))
         peaks.append(first + int(values[first : last + 1, labels[position]].argmax()))
     return tuple(spans), tuple(peaks)
+
+
+def short_labellings(log_probs: LogProbs, blank: int) -> tuple[float, npt.NDArray[np.float64]]:
+    """Return the probability of reading nothing, and of reading each class as the one label.
+
+    CTC's forward sums over every alignment of the empty labelling (all blanks) and of each
+    one-label labelling (blanks, the label, blanks), all labels at once; the two sum to the
+    probability that the line holds at most one label. The second is indexed by class, 0 at
+    ``blank``. Probabilities rescaled every column, as in ``beam_labels``.
+    """
+    probabilities = np.exp(np.asarray(log_probs, dtype=np.float64))
+    if len(probabilities) == 0:
+        return 1.0, np.zeros(probabilities.shape[1], dtype=np.float64)
+    stay = probabilities[:, blank]
+    labels = probabilities.copy()
+    labels[:, blank] = 0.0
+    # Per class: all blanks so far, inside the label, blanks after the label.
+    before = np.full(labels.shape[1], stay[0])
+    inside = labels[0].copy()
+    after = np.zeros(labels.shape[1], dtype=np.float64)
+    log_scale = 0.0
+    for column in range(1, len(probabilities)):
+        before, inside, after = (
+            before * stay[column],
+            (before + inside) * labels[column],
+            (inside + after) * stay[column],
+        )
+        top = max(float(before[0]), float(inside.max()), float(after.max()))
+        if top <= 0.0:
+            return 0.0, np.zeros(labels.shape[1], dtype=np.float64)
+        before, inside, after = before / top, inside / top, after / top
+        log_scale += math.log(top)
+    scale = math.exp(log_scale)
+    return float(before[0]) * scale, (inside + after) * scale
 
 
 def decode(

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mnist_infer.ctc import align, beam_labels, decode, greedy_labels
+from mnist_infer.ctc import align, beam_labels, decode, greedy_labels, short_labellings
 
 BLANK = 3  # three labels and the blank, so every path of a few columns can be enumerated
 
@@ -135,3 +135,15 @@ def test_decode_gives_the_beams_labelling_and_the_best_alignment(seed: int) -> N
         assert total == pytest.approx(best, abs=1e-4)
     else:
         assert (decoded.spans, decoded.peaks) == (spans, peaks)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_short_labellings_sum_every_path_of_none_and_of_each_one_label(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    log_probs = random_log_probs(rng, int(rng.integers(1, 7)), sharp=float(rng.uniform(0.5, 4.0)))
+    scores = labelling_scores(log_probs)
+    empty, singles = short_labellings(log_probs, BLANK)
+    assert empty == pytest.approx(scores.get((), 0.0), rel=1e-6, abs=1e-12)
+    for label in range(BLANK):
+        assert singles[label] == pytest.approx(scores.get((label,), 0.0), rel=1e-6, abs=1e-12)
+    assert singles[BLANK] == 0.0
