@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.answer import line_digits, one_digit, reading_of
+from mnist_infer.answer import one_digit, reading_of
 from mnist_infer.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
 from mnist_infer.ctc import Decoder
@@ -38,6 +38,7 @@ from mnist_infer.errors import (
 )
 from mnist_infer.images import MAX_PIXELS, check_limit
 from mnist_infer.line import Line
+from mnist_infer.line_check import check_line
 from mnist_infer.reader import ReaderInfo, ReaderSession
 from mnist_infer.results import Prediction, Reading
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
@@ -62,11 +63,6 @@ Digits = npt.NDArray[np.int64]
 #: CTC decoding of the line reader's output: prefix beam search read more lines right than
 #: the best path on the benchmark's validation numbers (``benchmarks/read_numbers.py``).
 DEFAULT_DECODER: Decoder = "beam"
-#: The line reader reads no digit in some lone straight strokes (a 1 as a plain bar is also a
-#: tick): an image is "not a digit" only when the digit model is under this sure of its digit
-#: too. Measured with the shipped reader: real-dev refusals 2 -> 1 of 148, single-digit suite
-#: 29 -> 22 of 2,000; held-out non-digits refused as not a digit 54.7% -> 48.8% of 320.
-SURE: Final = 0.99
 #: Per row: whether it was framed from an image file (None: no row was).
 FromFile = npt.NDArray[np.bool_] | None
 #: One input's prepared form (a framed digit, a line) and its final outcome (a result).
@@ -235,10 +231,14 @@ class Classifier:
             from_file = np.array([digit.from_file for digit in digits], dtype=np.bool_)
             labels = [names[index] for index in good]
             outcomes = self._outcomes(rows.astype(np.float32, copy=False), from_file, labels)
-            sure = np.array(
-                [o.confidence if isinstance(o, Prediction) else 0.0 for o in outcomes], np.float32
+            answers = np.array(
+                [
+                    o.probabilities if isinstance(o, Prediction) else (0.0,) * NUM_CLASSES
+                    for o in outcomes
+                ],
+                np.float32,
             )
-            checks = self._line_checks([digit.line for digit in digits], labels, sure)
+            checks = self._line_checks([digit.line for digit in digits], labels, answers)
             pairs = zip(outcomes, checks, strict=True)
             return [_first_error(outcome, check) for outcome, check in pairs]
 
@@ -248,14 +248,15 @@ class Classifier:
         self,
         lines: Sequence[Line | None],
         names: Sequence[str],
-        best: npt.NDArray[np.float32],
+        answers: npt.NDArray[np.float32],
     ) -> list[MnistInferError | None]:
         """Read each image's line: the error that says it is not one digit, else None.
 
-        ``SeveralDigitsError`` when the reader reads two digits or more; ``NotADigitError``
-        (with ``reject_non_digits``) when it reads none and the digit model is not sure of its
-        digit either (``best``, its highest probability per image, under ``SURE``). All lines
-        go through the reader in one call; None (an MNIST array) is not checked.
+        ``answers``: the digit model's ten probabilities per image. ``SeveralDigitsError`` when
+        the reader reads several digits, ``NotADigitError`` (with ``reject_non_digits``) for a
+        row of identical marks or when it reads none and the digit model's digit gets no
+        support either (``mnist_infer.line_check``). All lines go through the reader in one
+        call; None (an MNIST array) is not checked.
         """
         checks: list[MnistInferError | None] = [None] * len(lines)
         present = [index for index, line in enumerate(lines) if line is not None]
@@ -268,20 +269,19 @@ class Classifier:
             if not np.isfinite(log_probs).all():
                 checks[index] = _not_finite(names[index], "line reader")
                 continue
-            found = line_digits(line, log_probs, self._decoder, unread=False)
-            count = len(found.decoded.labels)
-            if count > 1:
+            verdict = check_line(line, log_probs, self._decoder, answers[index])
+            if verdict.several:
                 checks[index] = SeveralDigitsError(
-                    f"{names[index]}: holds {count} digits side by side, not one; read a number "
-                    "with Classifier.read (mnist-infer read)",
-                    count,
+                    f"{names[index]}: holds {verdict.several} digits side by side, not one; read "
+                    "a number with Classifier.read (mnist-infer read)",
+                    verdict.several,
                 )
-            elif found.marks and self._reject_non_digits:
+            elif verdict.marks and self._reject_non_digits:
                 checks[index] = NotADigitError(
-                    f"{names[index]}: not a digit: a row of {found.marks} identical marks (bars, "
-                    "ticks), not digits written by hand"
+                    f"{names[index]}: not a digit: a row of {verdict.marks} identical marks "
+                    "(bars, ticks), not digits written by hand"
                 )
-            elif count == 0 and self._reject_non_digits and float(best[index]) < SURE:
+            elif verdict.nothing and self._reject_non_digits:
                 checks[index] = NotADigitError(
                     f"{names[index]}: not a digit (the line reader reads no digit in its ink)"
                 )
@@ -425,7 +425,7 @@ class Classifier:
         probabilities = self._probabilities(rows, from_file)
         _check_finite(probabilities, names)
         names_of = [names(index) for index in range(len(lines))]
-        checks = self._line_checks(lines, names_of, probabilities.max(axis=1))
+        checks = self._line_checks(lines, names_of, probabilities)
         doubtful = np.zeros(len(rows), dtype=np.bool_)
         if decide and self._threshold is not None and from_file is not None:
             doubtful = from_file & (probabilities.max(axis=1) < self._threshold)
