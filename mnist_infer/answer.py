@@ -6,8 +6,10 @@ holding several digits' peaks (touching digits) cut midway between them. Ink the
 no digit in (a point, a letter, a mark, a digit it skipped) is not dropped silently: each such
 piece of ink is named in ``unread`` and halves the reading's confidence. A row of identical
 marks (bars, ticks) is not handwriting, whatever digit each mark resembles: no digit is read in
-it. Where the reader reads one digit in a line framed for the digit model too, the digit model
-says which (``one_digit``), as ``predict`` does.
+it. Unread ink that is a plain upright bar, where the reader (blank aside) finds 1 the
+likeliest digit, is read as a 1: the reader reads no digit in some plain-bar 1s. Where the
+reader reads one digit in a line framed for the digit model too, the digit model says which
+(``one_digit``), as ``predict`` does.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mnist_infer.imageops import Box, Components
 from mnist_infer.line import Line
 from mnist_infer.results import DigitReading, Reading
 
-__all__ = ["LineDigits", "line_digits", "one_digit", "reading_of"]
+__all__ = ["PLAIN_BAR", "LineDigits", "line_digits", "one_digit", "reading_of"]
 
 LogProbs = npt.NDArray[np.float32]
 #: Line pixels at least this dark are ink when boxes and unread ink are found.
@@ -46,6 +48,11 @@ UNREAD_FACTOR: Final = 0.5
 MARKS: Final = 5
 SAME: Final = 2
 SAME_MASS: Final = 0.4
+#: The reader reads no digit in some plain-bar 1s (a bar is also a tick). Ink at most this
+#: wide over its height is an upright bar: a 1 when it is also at least ``BAR_HEIGHT`` of the
+#: line's ink rows tall and the reader, blank aside, finds 1 the likeliest digit there.
+PLAIN_BAR: Final = 0.25
+BAR_HEIGHT: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,8 @@ def reading_of(
             f"{name}: not a digit: a row of {found.marks} identical marks (bars, ticks), not "
             "digits written by hand"
         )
-    if not decoded.labels:
+    bars = [box for box in found.unread if _is_plain_one(box, log_probs)]
+    if not decoded.labels and not bars:
         raise NotADigitError(
             f"{name}: not a digit: the line reader reads no digit in this ink (a mark, a letter, "
             "a line or a shape?)"
@@ -165,8 +173,7 @@ def reading_of(
     digits = []
     for position, label in enumerate(decoded.labels):
         peak = decoded.peaks[position]
-        row = np.exp(log_probs[peak, : len(ReaderContract.ALPHABET)].astype(np.float64))
-        row /= row.sum()
+        row = _digit_row(log_probs, peak)
         own = found.boxes[position] if position < len(found.boxes) else None
         if own is None:  # no piece of ink of its own: the ink between its neighbours
             own = _ink_box(line.image, *bounds[position])
@@ -180,9 +187,22 @@ def reading_of(
                 framed=np.ascontiguousarray(line.image[:, left:right]),
             )
         )
-    unread = tuple(line.source_box(*box) for box in found.unread)
+    for box in bars:
+        top, bottom, left, right = box
+        row = _digit_row(log_probs, _bar_peak(box, log_probs))
+        digits.append(
+            DigitReading(
+                digit=1,
+                confidence=float(row[1]),
+                probabilities=tuple(float(p) for p in row),
+                box=line.source_box(top, bottom, left, right),
+                framed=np.ascontiguousarray(line.image[:, left:right]),
+            )
+        )
+    digits.sort(key=lambda digit: digit.box[0])
+    unread = tuple(line.source_box(*box) for box in found.unread if box not in bars)
     confidence = float(np.prod([digit.confidence for digit in digits]))
-    confidence *= UNREAD_FACTOR ** len(found.unread)
+    confidence *= UNREAD_FACTOR ** len(unread)
     return Reading(
         path=path,
         text="".join(str(digit.digit) for digit in digits),
@@ -190,6 +210,31 @@ def reading_of(
         digits=tuple(digits),
         unread=unread,
     )
+
+
+def _digit_row(log_probs: LogProbs, column: int) -> npt.NDArray[np.float64]:
+    """Return one column's ten digit probabilities: the blank left out, the rest renormalised."""
+    row = np.exp(log_probs[column, : len(ReaderContract.ALPHABET)].astype(np.float64))
+    total = row.sum()
+    return row / total if total > 0.0 else np.full(len(row), 1.0 / len(row))
+
+
+def _bar_peak(box: Box, log_probs: LogProbs) -> int:
+    """Return the column over a piece of ink (a line-image box) where a digit is likeliest."""
+    stride = ReaderContract.STRIDE
+    first = min(box[2] // stride, len(log_probs) - 1)
+    last = max(first + 1, min(-(-box[3] // stride), len(log_probs)))
+    blank = log_probs[first:last, ReaderContract.BLANK]
+    return first + int(np.argmin(blank))
+
+
+def _is_plain_one(box: Box, log_probs: LogProbs) -> bool:
+    """Whether unread ink is a plain upright bar that the reader, blank aside, takes for a 1."""
+    top, bottom, left, right = box
+    height = bottom - top
+    if height < BAR_HEIGHT * ReaderContract.INK_ROWS or right - left > PLAIN_BAR * height:
+        return False
+    return int(_digit_row(log_probs, _bar_peak(box, log_probs)).argmax()) == 1
 
 
 def one_digit(

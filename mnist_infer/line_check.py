@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from mnist_infer.answer import line_digits
+from mnist_infer.answer import PLAIN_BAR, line_digits
 from mnist_infer.contract import ReaderContract
 from mnist_infer.ctc import Decoder, short_labellings
 from mnist_infer.line import Line
@@ -52,11 +52,9 @@ FAINT: Final = 0.3
 #: ... and the reader gives the digit model's digit, as the line's whole reading, under this
 #: probability. 0.05: 8 of the single-digit suite and 127 non-digits; without it: 13 and 144.
 ITS_DIGIT: Final = 0.01
-#: ... and the ink is not a plain upright bar the digit model reads as a 1: ink at most this
-#: wide over its height. The reader reads no digit in some plain-bar 1s (a bar is also a
-#: tick); a bar that narrow is upright. No single digit or non-digit of validation has its
-#: ink that narrow, read as nothing and as a 1.
-PLAIN_BAR: Final = 0.25
+#: ... and the ink is not a plain upright bar (``answer.PLAIN_BAR``) the digit model reads as
+#: a 1: the reader reads no digit in some plain-bar 1s. No single digit or non-digit of
+#: validation has its ink that narrow, read as nothing and as a 1.
 
 
 @dataclass(frozen=True)

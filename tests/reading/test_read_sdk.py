@@ -333,3 +333,28 @@ def test_a_point_between_digits_is_named_and_lowers_the_confidence(
         0.5 * np.prod([d.confidence for d in reading.digits])
     )
     assert reading.to_dict()["unread"] == [list(reading.unread[0])]
+
+
+def test_a_plain_bar_1_beside_a_7_is_read_as_a_1(classifier: Classifier) -> None:
+    # As drawn on the serve page's number canvas: a plain bar, then a 7 in two strokes.
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    width, height = 640, 240
+    image = Image.new("RGB", (width, height), "white")
+    pen = ImageDraw.Draw(image)
+    for stroke in (
+        [(0.3, 0.15), (0.3, 0.85)],
+        [(0.48, 0.2), (0.64, 0.2), (0.58, 0.5), (0.54, 0.82)],
+    ):
+        points = [(x * width, y * height) for x, y in stroke]
+        pen.line(points, fill="black", width=14, joint="curve")
+        for x, y in (points[0], points[-1]):
+            pen.ellipse((x - 7, y - 7, x + 7, y + 7), fill="black")
+    buffer = BytesIO()
+    image.save(buffer, format="PNG")
+    reading = classifier.read(buffer.getvalue())
+    assert reading.text == "17"
+    assert reading.unread == ()
+    assert reading.digits[0].box[2] < reading.digits[1].box[0]
