@@ -28,7 +28,7 @@ from mnist_infer.imageops import Box, Components
 from mnist_infer.line import Line
 from mnist_infer.results import DigitReading, Reading
 
-__all__ = ["PLAIN_BAR", "LineDigits", "line_digits", "one_digit", "reading_of"]
+__all__ = ["PLAIN_BAR", "LineDigits", "line_digits", "one_digit", "plain_ones", "reading_of"]
 
 LogProbs = npt.NDArray[np.float32]
 #: Line pixels at least this dark are ink when boxes and unread ink are found.
@@ -163,7 +163,7 @@ def reading_of(
             f"{name}: not a digit: a row of {found.marks} identical marks (bars, ticks), not "
             "digits written by hand"
         )
-    bars = [box for box in found.unread if _is_plain_one(box, log_probs)]
+    bars = plain_ones(found.unread, log_probs)
     if not decoded.labels and not bars:
         raise NotADigitError(
             f"{name}: not a digit: the line reader reads no digit in this ink (a mark, a letter, "
@@ -226,6 +226,11 @@ def _bar_peak(box: Box, log_probs: LogProbs) -> int:
     last = max(first + 1, min(-(-box[3] // stride), len(log_probs)))
     blank = log_probs[first:last, ReaderContract.BLANK]
     return first + int(np.argmin(blank))
+
+
+def plain_ones(unread: tuple[Box, ...], log_probs: LogProbs) -> list[Box]:
+    """Return the unread pieces (line-image boxes) that are plain-bar 1s (``PLAIN_BAR``)."""
+    return [box for box in unread if _is_plain_one(box, log_probs)]
 
 
 def _is_plain_one(box: Box, log_probs: LogProbs) -> bool:
