@@ -85,23 +85,21 @@ def check_line(
     digit_model: npt.NDArray[np.float32],
 ) -> LineVerdict:
     """Judge one line from the reader's log-probabilities and the digit model's ten."""
-    found = line_digits(line, log_probs, decoder, unread=False)
+    found = line_digits(line, log_probs, decoder)  # the digits, their inks, the unread ink
     if found.marks:
         return LineVerdict(marks=found.marks)
     count = len(found.decoded.labels)
     empty, singles = short_labellings(log_probs, ReaderContract.BLANK)
     if count > 1 and (line.aspect >= WIDE or 1.0 - empty - float(singles.sum()) >= SEVERAL):
         return LineVerdict(several=count)
-    inked = line_digits(line, log_probs, decoder)  # each digit's ink, and the unread ink
     if count > 1:
-        boxes = inked.boxes
         apart = any(
             a is not None and b is not None and b[2] - a[3] >= APART
-            for a, b in itertools.pairwise(boxes)
+            for a, b in itertools.pairwise(found.boxes)
         )
         return LineVerdict(several=count if apart else 0)
     # Plain-bar 1s the reader leaves unread (``answer.PLAIN_BAR``) are digits too, in a wide line.
-    bars = len(plain_ones(inked.unread, log_probs))
+    bars = len(plain_ones(found.unread, log_probs))
     if count + bars > 1 and line.aspect >= WIDE:
         return LineVerdict(several=count + bars)
     if count == 1 or bars:

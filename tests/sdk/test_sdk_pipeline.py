@@ -57,7 +57,8 @@ def test_an_image_file_goes_through_the_stages_in_order(
     # The front end runs once: the aspect check (line), then up to the ink pieces, which are
     # framed for the digit model and made into the line image the reader checks. The nine
     # placements are made before the digit model and combined after it (views twice); the
-    # reader's output is decoded (answer, ctc) into how many digits it read.
+    # reader's output is judged (line_check): decoded (answer, ctc) into the digits it read,
+    # weighed against its doubt (ctc), and its unread ink looked at for plain-bar 1s (answer).
     assert path == [
         "classifier",
         "sources",
@@ -73,8 +74,10 @@ def test_an_image_file_goes_through_the_stages_in_order(
         "arrays",
         "views",
         "reader",
+        "line_check",
         "answer",
         "ctc",
+        "answer",
     ], path
 
 
