@@ -119,6 +119,9 @@ WAIST: Final = (0.25, 0.75)
 #: bent stroke of a 4 beside its upright); digits of a number each span most of the line.
 BROKEN_GAP: Final = 0.1
 BROKEN_HEIGHT: Final = 0.75
+#: Faint ink links two groups as one digit's stroke only inside their box, grown by this many
+#: line heights: a faint rule, comb or shadow under both runs past it.
+LINK_MARGIN: Final = 0.25
 
 
 @dataclass(frozen=True)
@@ -329,14 +332,15 @@ def _join_broken(found: InkPieces, groups: list[list[Piece]], height: float) -> 
     """Join neighbouring groups that are one digit's strokes, not two digits.
 
     Two groups are one digit when faint ink (``InkEvidence.faint``, clutter aside) links them:
-    a stroke that fades between them, as a pen running dry leaves it. Or when they are less
+    a stroke that fades between them, as a pen running dry leaves it, and so lies within their
+    box (a faint rule or comb running under both reaches past it). Or when they are less
     than ``BROKEN_GAP`` line heights apart and one spans under ``BROKEN_HEIGHT`` of the line's
     height: a lifted pen (the bent stroke of a 4 beside its upright), while digits of a number
     each span most of the line.
     """
     if len(groups) < 2:
         return groups
-    links = _faint_links(found, groups)
+    links, link_boxes = _faint_links(found, groups)
     joined: list[list[Piece]] = [groups[0]]
     linked = [links[0]]
     for group, link in zip(groups[1:], links[1:], strict=True):
@@ -344,7 +348,16 @@ def _join_broken(found: InkPieces, groups: list[list[Piece]], height: float) -> 
         gap = _span(found, group)[0] - _span(found, last)[1]
         rows = [_rows(found, g, *_span(found, g)) for g in (last, group)]
         shorter = min(bottom - top for top, bottom in rows)
-        if linked[-1] & link or (gap < BROKEN_GAP * height and shorter < BROKEN_HEIGHT * height):
+        top, bottom, left, right = _box(found, last + group)
+        reach = LINK_MARGIN * height
+        stroke = any(
+            link_boxes[label - 1][0] >= top - reach
+            and link_boxes[label - 1][1] <= bottom + reach
+            and link_boxes[label - 1][2] >= left - reach
+            and link_boxes[label - 1][3] <= right + reach
+            for label in linked[-1] & link
+        )
+        if stroke or (gap < BROKEN_GAP * height and shorter < BROKEN_HEIGHT * height):
             joined[-1] = last + group
             linked[-1] = linked[-1] | link
             continue
@@ -353,11 +366,28 @@ def _join_broken(found: InkPieces, groups: list[list[Piece]], height: float) -> 
     return joined
 
 
-def _faint_links(found: InkPieces, groups: list[list[Piece]]) -> list[set[int]]:
-    """Return, for each group, the pieces of faint ink (not near clutter) its ink lies on."""
+def _faint_links(
+    found: InkPieces, groups: list[list[Piece]]
+) -> tuple[list[set[int]], npt.NDArray[np.int64]]:
+    """Return, for each group, the pieces of faint ink (not near clutter) its ink lies on.
+
+    With the boxes (top, bottom, left, right) of those faint pieces, by label minus one.
+    """
     faint = found.levels.evidence.faint & ~dilate(dilate(found.clutter))
-    labels = Components(faint, grow=False).labels
-    return [set(np.unique(labels[_ink_of(found, group)]).tolist()) - {0} for group in groups]
+    pieces = Components(faint, grow=False)
+    labels = [
+        set(np.unique(pieces.labels[_ink_of(found, group)]).tolist()) - {0} for group in groups
+    ]
+    return labels, pieces.boxes
+
+
+def _box(found: InkPieces, group: Sequence[Piece]) -> tuple[int, int, int, int]:
+    """Top, bottom, left and right (analysis pixels, exclusive ends) of a group of pieces."""
+    boxes = [found.analysis_boxes[p.index] for p in group]
+    return (
+        min(b[0] for b in boxes), max(b[1] for b in boxes),
+        min(b[2] for b in boxes), max(b[3] for b in boxes),
+    )  # fmt: skip
 
 
 # --- atoms -----------------------------------------------------------------------------------
