@@ -119,6 +119,8 @@ WAIST: Final = (0.25, 0.75)
 #: bent stroke of a 4 beside its upright); digits of a number each span most of the line.
 BROKEN_GAP: Final = 0.1
 BROKEN_HEIGHT: Final = 0.75
+#: ...and their tops are less than this many line heights apart.
+BROKEN_TOP: Final = 0.25
 #: Faint ink links two groups as one digit's stroke only inside their box, grown by this many
 #: line heights: a faint rule, comb or shadow under both runs past it.
 LINK_MARGIN: Final = 0.25
@@ -348,6 +350,9 @@ def _join_broken(found: InkPieces, groups: list[list[Piece]], height: float) -> 
         gap = _span(found, group)[0] - _span(found, last)[1]
         rows = [_rows(found, g, *_span(found, g)) for g in (last, group)]
         shorter = min(bottom - top for top, bottom in rows)
+        # The shorter part of a digit broken by a lifted pen starts near its top (a 4's bent
+        # stroke, a 5's bar); a smaller digit beside a taller one stands on the baseline.
+        hangs = abs(rows[0][0] - rows[1][0]) < BROKEN_TOP * height
         top, bottom, left, right = _box(found, last + group)
         reach = LINK_MARGIN * height
         stroke = any(
@@ -357,7 +362,8 @@ def _join_broken(found: InkPieces, groups: list[list[Piece]], height: float) -> 
             and link_boxes[label - 1][3] <= right + reach
             for label in linked[-1] & link
         )
-        if stroke or (gap < BROKEN_GAP * height and shorter < BROKEN_HEIGHT * height):
+        lifted = gap < BROKEN_GAP * height and shorter < BROKEN_HEIGHT * height and hangs
+        if stroke or lifted:
             joined[-1] = last + group
             linked[-1] = linked[-1] | link
             continue
