@@ -13,9 +13,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from train.data import DataError, MnistData, load_mnist
 from train.recipes import RECIPES, get_recipe
 
+# Each command imports its own work inside the function, so a command loads only what it runs
+# (onnx and onnxruntime for the exports, the line composer and its fonts for the reader).
 if TYPE_CHECKING:
     from train.reader_runs import ReaderResult
-    from train.trainer import TrainResult
+    from train.runs import TrainResult
 
 app = typer.Typer(
     help="Train, evaluate and export the mnist-infer models: the 784-256-10 MLP, the line reader.",
@@ -35,15 +37,12 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
-#: The state of a run in progress, written after every epoch; a new ``fit`` into the same
-#: folder goes on from it (deleted once the run is saved).
-PROGRESS_NAME = "progress.pt"
 RunDirArgument = Annotated[Path, typer.Argument(help="Run folder written by `fit`.")]
 
 
 def load_run_or_exit(run_dir: Path) -> tuple[TrainResult, dict[str, str]]:
     """Load a run folder, turning a missing or unreadable checkpoint into one red line, exit 1."""
-    from train.checkpoint import load_run
+    from train.runs import load_run
 
     try:
         return load_run(run_dir)
@@ -88,8 +87,8 @@ def fit(
     """
     from torch import nn
 
-    from train.checkpoint import save_run
-    from train.trainer import EpochLog, train
+    from train.runs import PROGRESS_NAME, EpochLog, save_run
+    from train.trainer import train
 
     try:
         config = get_recipe(recipe, seed=seed, epochs=epochs)
