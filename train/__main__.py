@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,6 +38,9 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
+#: What a run loader returns (the result and the data set hashes).
+Loaded = TypeVar("Loaded")
+
 RunDirArgument = Annotated[Path, typer.Argument(help="Run folder written by `fit`.")]
 
 
@@ -44,19 +48,20 @@ def load_run_or_exit(run_dir: Path) -> tuple[TrainResult, dict[str, str]]:
     """Load a run folder, turning a missing or unreadable checkpoint into one red line, exit 1."""
     from train.runs import load_run
 
-    try:
-        return load_run(run_dir)
-    except (OSError, RuntimeError, KeyError, TypeError) as error:
-        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
-        raise typer.Exit(1) from error
+    return _loaded_or_exit(load_run, run_dir)
 
 
 def load_reader_run_or_exit(run_dir: Path) -> tuple[ReaderResult, dict[str, str]]:
     """Load a line-reader run folder, turning an unreadable checkpoint into one red line, exit 1."""
     from train.reader_runs import load_reader_run
 
+    return _loaded_or_exit(load_reader_run, run_dir)
+
+
+def _loaded_or_exit(load: Callable[[Path], Loaded], run_dir: Path) -> Loaded:
+    """Return ``load(run_dir)``; a missing or unreadable checkpoint is one red line and exit 1."""
     try:
-        return load_reader_run(run_dir)
+        return load(run_dir)
     except (OSError, RuntimeError, KeyError, TypeError) as error:
         error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
         raise typer.Exit(1) from error
