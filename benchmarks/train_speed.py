@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 
 from train.data import load_mnist
-from train.model import MLP
+from train.model import MLP, images_to_tensor, predict_logits
 from train.recipes import get_recipe
-from train.trainer import EpochLog, images_to_tensor, predict_logits, train
+from train.runs import EpochLog
+from train.trainer import train
 
 
 def main() -> None:

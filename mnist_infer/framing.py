@@ -69,6 +69,10 @@ SLIVER_FRACTION: Final = 0.15
 #: a blur's halo, and keeps the digit's level).
 STROKE_REACH: Final = 1.5
 FAINT_CORE: Final = 0.45
+#: Paper pixels that leaving the digit's region out may take away before the linked faint ink
+#: is taken for paper texture (a grid, a scan's grain) instead of the digit's own strokes:
+#: a light pen's bar takes about 15%, a squared page's grid lines most of the paper.
+LINKED_TEXTURE: Final = 0.2
 #: Long side (pixels) of the crop while its strokes are re-drawn.
 CANONICAL_SIDE: Final = 80
 
@@ -282,10 +286,7 @@ def _ink_image(
     smooth = box_blur(residual[top:bottom, left:right], radius)
     inside = region[top:bottom, left:right]
     ink = kept[top:bottom, left:right]
-    # Paper is what lies away from anything ink-like, kept or not (a dropped speck is not paper,
-    # nor is a faint stroke of the digit's own, below the ink mask's threshold).
-    anything = (ink_mask[top:bottom, left:right] | inside).astype(np.float32)
-    paper = smooth[box_blur(anything, radius + 2) <= 0.0]
+    paper = _paper(smooth, ink_mask[top:bottom, left:right], inside, radius + 2)
     floor = 3.0 * sigma / (2 * radius + 1)
     if paper.size >= 20:
         floor = max(quantile(paper, 0.995), 0.0)
@@ -304,6 +305,22 @@ def _ink_image(
     if float(digit.max()) <= 0.0:
         raise NoDigitFoundError("no ink found: the image is blank, uniform or only noise")
     return digit
+
+
+def _paper(smooth: FloatImage, ink_mask: BoolImage, region: BoolImage, reach: int) -> FloatImage:
+    """Return the paper pixels of a window: those ``reach`` pixels away from anything ink-like.
+
+    Ink-like is the ink mask, kept or not (a dropped speck is not paper), and the digit's region
+    (its rim and the faint strokes linked to it), so that a faint stroke of the digit cannot set
+    the paper level and vanish below it. When leaving the region out takes away more than
+    ``LINKED_TEXTURE`` of the paper, what was linked is texture (a grid, a scan's grain) rather
+    than a stroke, and the region counts as paper again.
+    """
+    beside_ink = box_blur(ink_mask.astype(np.float32), reach) <= 0.0
+    beside_all = beside_ink & (box_blur(region.astype(np.float32), reach) <= 0.0)
+    if beside_all.sum() < (1.0 - LINKED_TEXTURE) * beside_ink.sum():
+        return smooth[beside_ink]
+    return smooth[beside_all]
 
 
 def _local_max(values: FloatImage, radius: int) -> FloatImage:

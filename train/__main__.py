@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,9 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from train.data import DataError, MnistData, load_mnist
 from train.recipes import RECIPES, get_recipe
 
+# Each command imports its own work inside the function, so a command loads only what it runs
+# (onnx and onnxruntime for the exports, the line composer and its fonts for the reader).
 if TYPE_CHECKING:
     from train.reader_runs import ReaderResult
-    from train.trainer import TrainResult
+    from train.runs import TrainResult
 
 app = typer.Typer(
     help="Train, evaluate and export the mnist-infer models: the 784-256-10 MLP, the line reader.",
@@ -35,29 +38,30 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
-#: The state of a run in progress, written after every epoch; a new ``fit`` into the same
-#: folder goes on from it (deleted once the run is saved).
-PROGRESS_NAME = "progress.pt"
+#: What a run loader returns (the result and the data set hashes).
+Loaded = TypeVar("Loaded")
+
 RunDirArgument = Annotated[Path, typer.Argument(help="Run folder written by `fit`.")]
 
 
 def load_run_or_exit(run_dir: Path) -> tuple[TrainResult, dict[str, str]]:
     """Load a run folder, turning a missing or unreadable checkpoint into one red line, exit 1."""
-    from train.checkpoint import load_run
+    from train.runs import load_run
 
-    try:
-        return load_run(run_dir)
-    except (OSError, RuntimeError, KeyError, TypeError) as error:
-        error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
-        raise typer.Exit(1) from error
+    return _loaded_or_exit(load_run, run_dir)
 
 
 def load_reader_run_or_exit(run_dir: Path) -> tuple[ReaderResult, dict[str, str]]:
     """Load a line-reader run folder, turning an unreadable checkpoint into one red line, exit 1."""
     from train.reader_runs import load_reader_run
 
+    return _loaded_or_exit(load_reader_run, run_dir)
+
+
+def _loaded_or_exit(load: Callable[[Path], Loaded], run_dir: Path) -> Loaded:
+    """Return ``load(run_dir)``; a missing or unreadable checkpoint is one red line and exit 1."""
     try:
-        return load_reader_run(run_dir)
+        return load(run_dir)
     except (OSError, RuntimeError, KeyError, TypeError) as error:
         error_console.print(f"[red]error:[/red] cannot load the run {run_dir}: {error}")
         raise typer.Exit(1) from error
@@ -88,8 +92,8 @@ def fit(
     """
     from torch import nn
 
-    from train.checkpoint import save_run
-    from train.trainer import EpochLog, train
+    from train.runs import PROGRESS_NAME, EpochLog, save_run
+    from train.trainer import train
 
     try:
         config = get_recipe(recipe, seed=seed, epochs=epochs)

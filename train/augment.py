@@ -22,6 +22,8 @@ from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
 from train import styles
 from train.recipes import AugmentConfig, StyleConfig
 
+#: Images distorted per pass: big enough to amortise the per-op overhead, small enough for cache.
+AUGMENT_CHUNK = 2048
 #: Canvas of the distortion step: larger than 28, so rotated or stretched digits keep their ink.
 CANVAS = 36
 INK_THRESHOLD = 0.05  # a pixel counts as ink for the bounding box above this
@@ -118,8 +120,23 @@ class Augmenter:
         """Return a distorted copy of ``pixels`` [B, 784]; about (1 - probability) stay clean.
 
         With ``labels`` [B] (digits 0-9), the writer styles of ``config.styles`` are drawn too;
-        without them (non-digits), only the pen of one width.
+        without them (non-digits), only the pen of one width. Any number of images: they are
+        distorted ``AUGMENT_CHUNK`` at a time, each chunk drawing its numbers in turn.
         """
+        if len(pixels) <= AUGMENT_CHUNK:
+            return self._distort_chunk(pixels, labels)
+        chunks = torch.split(pixels, AUGMENT_CHUNK)
+        if labels is None:
+            return torch.cat([self._distort_chunk(chunk) for chunk in chunks])
+        label_chunks = torch.split(labels, AUGMENT_CHUNK)
+        return torch.cat(
+            [self._distort_chunk(c, y) for c, y in zip(chunks, label_chunks, strict=True)]
+        )
+
+    def _distort_chunk(
+        self, pixels: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Distort one chunk [B, 784] as ``__call__`` does, in one pass of tensor ops."""
         chosen = self.chance(len(pixels), self.config.probability)
         if not bool(chosen.any()):
             return pixels

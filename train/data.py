@@ -289,7 +289,7 @@ def frame_like_mnist(ink: npt.NDArray[np.float32]) -> UInt8Array:
     Each digit's ink box is fitted into 20x20 keeping its aspect ratio, its centre of mass at
     pixel 14 (``train.augment.reframe``), as MNIST and the SDK's preprocessing frame digits.
     """
-    import torch
+    import torch  # heavy: loading IDX files needs numpy alone
 
     from train.augment import reframe
 

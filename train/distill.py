@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from train.augment import Augmenter
+from train.model import images_to_tensor, predict_logits
 from train.recipes import TrainConfig
+from train.runs import CHECKPOINT_NAME, load_run
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,6 @@ def _key(config: TrainConfig, teacher_checkpoint: Path, train_images: np.ndarray
 
 def teacher_views(config: TrainConfig, train_images: np.ndarray) -> TeacherViews:
     """Load the cached views of ``config.distill.teacher``, computing and saving them if absent."""
-    from train.augment import Augmenter
-    from train.checkpoint import CHECKPOINT_NAME, load_run
-    from train.trainer import AUGMENT_CHUNK, images_to_tensor, predict_logits
-
     assert config.distill is not None
     teacher_dir = Path(config.distill.teacher)
     checkpoint = teacher_dir / CHECKPOINT_NAME
@@ -64,10 +63,7 @@ def teacher_views(config: TrainConfig, train_images: np.ndarray) -> TeacherViews
     pixels = torch.empty((config.distill.views, *clean.shape), dtype=torch.uint8)
     logits = torch.empty((config.distill.views, len(clean), 10), dtype=torch.float16)
     for view in range(config.distill.views):
-        if view == 0 or augment is None:
-            images = clean
-        else:
-            images = torch.cat([augment(c) for c in torch.split(clean, AUGMENT_CHUNK)])
+        images = clean if view == 0 or augment is None else augment(clean)
         quantised = (images.clamp(0, 1) * 255).round().to(torch.uint8)
         pixels[view] = quantised
         logits[view] = predict_logits(teacher.model, quantised.float() / 255.0).half()

@@ -21,7 +21,8 @@ from rich.table import Table
 from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES
 from train.calibrate import ECE_BINS, expected_calibration_error
 from train.data import MnistData
-from train.trainer import EpochLog, TrainResult, images_to_tensor, predict_logits
+from train.model import images_to_tensor, predict_logits
+from train.runs import EpochLog, TrainResult
 
 REPORT_NAME = "report.json"
 CONFUSION_PNG = "confusion-matrix.png"
@@ -103,7 +104,7 @@ def per_digit_table(metrics: Metrics, title: str) -> Table:
 
 def plot_confusion(metrics: Metrics, path: Path, title: str) -> None:
     """Save the confusion matrix as a heatmap (log colour scale, counts written in each cell)."""
-    import matplotlib
+    import matplotlib  # heavy: loaded only when a figure is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -140,7 +141,7 @@ def plot_misclassified(
     split: str = "test",
 ) -> None:
     """Save a grid of the misclassified digits, each titled 'true -> predicted (confidence)'."""
-    import matplotlib
+    import matplotlib  # heavy: loaded only when a figure is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -166,7 +167,7 @@ def plot_misclassified(
 
 def plot_history(history: list[EpochLog], path: Path) -> None:
     """Save training and validation loss, and validation accuracy, per epoch."""
-    import matplotlib
+    import matplotlib  # heavy: loaded only when a figure is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -28,9 +28,8 @@ from mnist_infer import contract
 from mnist_infer.contract import MetadataKey
 from mnist_infer.errors import MnistInferError
 from train.calibrate import expected_calibration_error
-from train.model import MLP
+from train.model import MLP, images_to_tensor, predict_logits
 from train.reject import Threshold, choose_threshold
-from train.trainer import images_to_tensor, predict_logits
 
 #: Default accuracy floor: what the classic 784-256-10 recipe is documented to reach.
 DEFAULT_MIN_ACCURACY = 0.9791
@@ -119,7 +118,7 @@ def sdk_probabilities(path: Path, pixels: npt.NDArray[np.float32]) -> npt.NDArra
     Loading it there also checks the contract: input and output names, shapes, the dynamic batch
     axis and the contract version (a ``ModelError`` otherwise).
     """
-    from mnist_infer import Classifier
+    from mnist_infer import Classifier  # onnxruntime: loaded only to score an export
 
     return Classifier(path, threads=2).predict_proba(pixels)
 
@@ -142,7 +141,7 @@ def git_commit() -> str:
 
 def library_versions() -> dict[str, str]:
     """Return the versions of everything that shaped the model's numbers."""
-    import onnxruntime
+    import onnxruntime  # heavy: loaded only to write an export's metadata
 
     from mnist_infer._version import __version__ as sdk_version
 

@@ -1,4 +1,4 @@
-"""The models: the shipped 784-256-10 MLP, and the small CNN that teaches it (never exported).
+"""The models (the shipped MLP, its CNN teacher, the line reader) and the helpers that feed them.
 
 The MLP is exactly 784-256-10: ReLU hidden layer, softmax on the logits (in the export).
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
-from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS
+from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
 
 #: Width of the one hidden layer of the shipped model: the contract fixes 784-256-10.
 HIDDEN_UNITS = 256
@@ -33,6 +35,18 @@ class MLP(nn.Module):
         hidden = torch.relu(self.hidden(pixels.flatten(1)))
         logits: torch.Tensor = self.output(self.dropout(hidden))
         return logits
+
+
+def images_to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
+    """Turn uint8 images [N, 28, 28] into the model's input: float32 [N, 784] in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).reshape(len(images), -1).float() / 255.0
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, pixels: torch.Tensor, batch_size: int = 5000) -> torch.Tensor:
+    """Return the model's logits for ``pixels`` [N, 784], in eval mode, in large batches."""
+    model.eval()
+    return torch.cat([model(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)])
 
 
 def _conv(inputs: int, outputs: int, size: int) -> list[nn.Module]:
@@ -84,7 +98,7 @@ def exported_weights(path: Path) -> dict[str, torch.Tensor]:
     The export folds the softmax temperature into the output layer, so these weights give the
     calibrated logits: a model started from them begins where the exported model stands.
     """
-    import onnx
+    import onnx  # heavy, and only fine-tuning from an export needs it
     from onnx import numpy_helper
 
     graph = onnx.load(str(path)).graph
@@ -112,8 +126,6 @@ class LineReader(nn.Module):
         self, channels: tuple[int, ...] = (16, 32, 64, 64, 96), recurrent: int = 0
     ) -> None:
         super().__init__()
-        from mnist_infer.contract import ReaderContract
-
         blocks: list[nn.Module] = []
         inputs = 1
         for outputs, pool in zip(channels, READER_POOLS, strict=True):

@@ -66,6 +66,7 @@ def validation_non_digits(
     The training generators at another seed (overlays made of validation digits), and
     characters in ``VALIDATION_FONTS``, fonts neither trained on nor in the held-out suite.
     """
+    # Only runs trained with non-digits get a threshold: the others never load the generators.
     from train.non_digits import VALIDATION_FONTS, cached_non_digits, font_files
 
     generated = cached_non_digits(
@@ -96,7 +97,7 @@ def choose_threshold(
 
     The validation non-digits are scored as digits framed from files are (nine placements).
     """
-    from mnist_infer import Classifier
+    from mnist_infer import Classifier  # onnxruntime: loaded only to choose a threshold
 
     classifier = Classifier(model_path, threads=1)
     arrays = classifier.predict_proba(val_images).max(axis=1)

@@ -19,9 +19,10 @@ import numpy.typing as npt
 import torch
 from PIL import Image, ImageDraw
 
+from mnist_infer import MnistInferError, preprocess
 from train import styles
 from train.data import MnistData
-from train.trainer import images_to_tensor
+from train.model import images_to_tensor
 
 #: Real digits of each style in ``real-dev`` (validation only), shown beside the style.
 REAL_EXAMPLES: Final = {
@@ -104,8 +105,6 @@ def draw_samples(
     data: MnistData, out: Path, real_dir: Path | None, pairs: int = 5, seed: int = 0
 ) -> Path:
     """Draw the grid into ``out`` (PNG) and return it; ``real_dir`` holds ``REAL_EXAMPLES``."""
-    from mnist_infer import MnistInferError, preprocess
-
     scale, gap, label_width = 2, 8, 96
     side = 28 * scale
     rows = style_rows()

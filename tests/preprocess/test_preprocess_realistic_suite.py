@@ -121,3 +121,44 @@ def test_real_world_report_scores_each_row_against_its_own_digits(
         assert row["n"] == row["arrays"]["n"] == 4
         assert 0.0 <= row["accuracy"] <= 1.0
     assert "| `scan_png` * |" in report.with_suffix(".md").read_text()
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize(("item", "index"), [(30, 9807), (60, 835)])
+def test_a_squared_pages_grid_linked_to_the_digit_stays_paper(
+    mnist_dir: Path, tmp_path: Path, item: int, index: int
+) -> None:
+    """Grid lines touching a digit are faint ink linked to it, yet texture: not the digit's."""
+    from mnist_infer import Classifier
+    from train.data import load_mnist
+
+    data = load_mnist(mnist_dir)
+    number = next(k for k, variation in enumerate(VARIATIONS) if variation.name == "squared")
+    rendered = VARIATIONS[number].render(data.test_images[index], variation_rng(0, number, item))
+    path = tmp_path / f"squared{rendered.suffix}"
+    rendered.save(path)
+    classified = Classifier().classify(path)
+    assert classified.digit == int(data.test_labels[index])
+    assert classified.confidence > 0.9
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("index", [778, 1102])
+def test_a_faint_comb_under_two_digits_does_not_make_them_one(
+    mnist_dir: Path, tmp_path: Path, index: int
+) -> None:
+    """A light comb field's lines touch both digits of a number: faint ink, but not a stroke."""
+    from read_numbers import render_number
+
+    from mnist_infer import Classifier
+    from mnist_infer.errors import SeveralDigitsError
+    from train.data import load_mnist
+
+    data = load_mnist(mnist_dir)
+    number = render_number(0, index, data.test_images, data.test_labels)
+    assert number.plan.style == "comb"
+    assert len(number.text) == 2
+    path = tmp_path / number.name
+    number.rendered.save(path)
+    with pytest.raises(SeveralDigitsError):
+        Classifier().predict(path)

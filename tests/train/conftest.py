@@ -10,7 +10,8 @@ import pytest
 
 from train.data import MnistData, load_mnist
 from train.recipes import TrainConfig
-from train.trainer import TrainResult, train
+from train.runs import TrainResult
+from train.trainer import train
 
 #: A tiny configuration: 6,000 training images, 3 epochs, seconds on 2 cores.
 TINY = TrainConfig(recipe="tiny", epochs=3, batch_size=100, learning_rate=3e-3, seed=1)

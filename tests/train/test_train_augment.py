@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from train import augment
 from train.augment import Augmenter, reframe
 from train.data import MnistData
-from train.recipes import AugmentConfig
-from train.trainer import images_to_tensor
+from train.model import images_to_tensor
+from train.recipes import AugmentConfig, StyleConfig
 
 
 def ink_box_and_centre(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -66,3 +68,19 @@ def test_augmenter_keeps_the_clean_share_untouched(mnist: MnistData) -> None:
     distorted = Augmenter(AugmentConfig(probability=0.5), torch.Generator().manual_seed(0))(pixels)
     unchanged = (distorted == pixels).all(dim=1).float().mean()
     assert 0.4 < float(unchanged) < 0.6
+
+
+def test_a_long_input_is_distorted_chunk_by_chunk(
+    mnist: MnistData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(augment, "AUGMENT_CHUNK", 64)  # three and a bit chunks of 200 images
+    pixels = images_to_tensor(mnist.val_images[:200])
+    labels = torch.from_numpy(mnist.val_labels[:200].astype("int64"))
+    config = AugmentConfig(styles=StyleConfig())
+    for given in (labels, None):
+        whole = Augmenter(config, torch.Generator().manual_seed(3))(pixels, given)
+        in_turn = Augmenter(config, torch.Generator().manual_seed(3))
+        rows = [slice(first, first + 64) for first in range(0, 200, 64)]
+        chunks = [in_turn(pixels[r], None if given is None else given[r]) for r in rows]
+        assert whole.shape == pixels.shape
+        assert torch.equal(whole, torch.cat(chunks))

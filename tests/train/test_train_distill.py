@@ -13,19 +13,12 @@ import torch
 from typer.testing import CliRunner
 
 from train.__main__ import app
-from train.checkpoint import load_run, save_run
 from train.data import MnistData
 from train.distill import teacher_views
-from train.model import MLP, TeacherCNN, build_model
+from train.model import MLP, TeacherCNN, build_model, images_to_tensor, predict_logits
 from train.recipes import DistillConfig, NotDigitConfig, TrainConfig, get_recipe
-from train.trainer import (
-    TrainResult,
-    distillation_loss,
-    images_to_tensor,
-    not_digit_loss,
-    predict_logits,
-    train,
-)
+from train.runs import TrainResult, load_run, save_run
+from train.trainer import distillation_loss, not_digit_loss, train
 
 
 def test_distillation_loss_is_zero_only_when_the_student_matches() -> None:

@@ -21,9 +21,10 @@ from mnist_infer.contract import MetadataKey
 from train.__main__ import app
 from train.data import MnistData
 from train.export import ExportRefusedError, export_model
-from train.model import MLP
+from train.model import MLP, images_to_tensor, predict_logits
 from train.recipes import AugmentConfig, TrainConfig
-from train.trainer import TrainResult, images_to_tensor, predict_logits, train
+from train.runs import TrainResult
+from train.trainer import train
 
 pytestmark = pytest.mark.mnist
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from train.data import MnistData
-from train.model import MLP, exported_weights
+from train.model import MLP, exported_weights, images_to_tensor
 from train.recipes import AugmentConfig, StyleConfig, TrainConfig
-from train.trainer import EpochLog, images_to_tensor, train
+from train.runs import EpochLog
+from train.trainer import train
 
 BASE_MODEL = Path(__file__).resolve().parents[2] / "models" / "best-seed0.onnx"
 

@@ -17,8 +17,8 @@ import torch
 from train import styles
 from train.augment import Augmenter
 from train.data import MnistData
+from train.model import images_to_tensor
 from train.recipes import AugmentConfig, StyleConfig
-from train.trainer import images_to_tensor
 
 
 def digits_of(mnist: MnistData, label: int, count: int = 64) -> torch.Tensor:

@@ -1,19 +1,51 @@
-"""A training run on disk: ``checkpoint.pt`` (weights, config, history, temperature) in a folder."""
+"""An MLP (or teacher) run on disk: its records, the finished run (``checkpoint.pt``), progress.
+
+``EpochLog`` and ``TrainResult`` are what ``train.trainer.train`` returns; ``save_run`` writes
+them with the weights into a run folder and ``load_run`` reads them back, model and all.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from train.model import build_model
 from train.recipes import TrainConfig
-from train.trainer import EpochLog, TrainResult
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CONFIG_NAME = "config.json"
+#: The state of a run in progress, written after every epoch; fitting again into the same
+#: folder goes on from it (deleted once the run is saved).
+PROGRESS_NAME = "progress.pt"
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """What one epoch did: mean training loss, validation loss and accuracy, seconds so far."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    """A trained model (at its best validation epoch) with its history and temperature."""
+
+    model: nn.Module
+    config: TrainConfig
+    history: list[EpochLog] = field(default_factory=list)
+    best_epoch: int = 0
+    val_accuracy: float = 0.0
+    temperature: float = 1.0
+    seconds: float = 0.0
 
 
 def save_run(result: TrainResult, run_dir: Path, dataset_sha256: dict[str, str]) -> Path:
