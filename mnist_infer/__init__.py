@@ -25,12 +25,12 @@ from mnist_infer.errors import (
 
 if TYPE_CHECKING:
     from mnist_infer.classifier import Classifier
-    from mnist_infer.images import load_image
-    from mnist_infer.line import Line
+    from mnist_infer.frontend.decode import load_image
+    from mnist_infer.frontend.line import Line
+    from mnist_infer.frontend.pipeline import PreparedDigit, prepare_digit, prepare_line, preprocess
     from mnist_infer.reader import ReaderInfo
     from mnist_infer.results import DigitReading, Prediction, Reading
     from mnist_infer.session import ModelInfo
-    from mnist_infer.sources import PreparedDigit, prepare_digit, prepare_line, preprocess
 
 __all__ = [
     "Classifier",
@@ -63,15 +63,15 @@ _LAZY: dict[str, str] = {
     "Classifier": "mnist_infer.classifier",
     "ModelInfo": "mnist_infer.session",
     "DigitReading": "mnist_infer.results",
-    "Line": "mnist_infer.line",
+    "Line": "mnist_infer.frontend.line",
     "Prediction": "mnist_infer.results",
-    "PreparedDigit": "mnist_infer.sources",
+    "PreparedDigit": "mnist_infer.frontend.pipeline",
     "ReaderInfo": "mnist_infer.reader",
     "Reading": "mnist_infer.results",
-    "load_image": "mnist_infer.images",
-    "prepare_digit": "mnist_infer.sources",
-    "prepare_line": "mnist_infer.sources",
-    "preprocess": "mnist_infer.sources",
+    "load_image": "mnist_infer.frontend.decode",
+    "prepare_digit": "mnist_infer.frontend.pipeline",
+    "prepare_line": "mnist_infer.frontend.pipeline",
+    "preprocess": "mnist_infer.frontend.pipeline",
 }
 
 

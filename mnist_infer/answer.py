@@ -24,8 +24,8 @@ import numpy.typing as npt
 from mnist_infer.contract import ReaderContract
 from mnist_infer.ctc import Decoded, Decoder, decode
 from mnist_infer.errors import NotADigitError
-from mnist_infer.imageops import Box, Components
-from mnist_infer.line import Line
+from mnist_infer.frontend.imageops import Box, Components
+from mnist_infer.frontend.line import Line
 from mnist_infer.results import DigitReading, Reading
 
 __all__ = ["PLAIN_BAR", "LineDigits", "line_digits", "one_digit", "plain_ones", "reading_of"]

@@ -1,10 +1,10 @@
 """``Classifier``: the SDK, a facade over the front end and two models.
 
-A digit: ``sources`` runs the front end (named input -> decoded image -> ink -> framed digit
-and line image) -> the digit model (``session``, at nine placements combined by ``views``)
-gives the digit, and the line reader (``reader``, decoded by ``ctc``) checks that the image
-holds one digit -> ``results``. A number: ``sources`` makes the line image -> the line reader
--> ``answer`` decodes it into a ``Reading``.
+A digit: ``frontend.pipeline`` runs the front end (named input -> decoded image -> ink ->
+framed digit and line image) -> the digit model (``session``, at nine placements combined by
+``views``) gives the digit, and the line reader (``reader``, decoded by ``ctc``) checks that the
+image holds one digit -> ``results``. A number: ``frontend.pipeline`` makes the line image ->
+the line reader -> ``answer`` decodes it into a ``Reading``.
 
 The ``*_each`` methods, ``classify_framed`` and ``read_lines`` keep one outcome per input in
 its place (``_in_place``): whatever stops one input, an unexpected exception included, is that
@@ -25,7 +25,6 @@ import numpy.typing as npt
 from PIL import Image
 
 from mnist_infer.answer import one_digit, reading_of
-from mnist_infer.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
 from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
 from mnist_infer.ctc import Decoder
 from mnist_infer.errors import (
@@ -36,22 +35,15 @@ from mnist_infer.errors import (
     SeveralDigitsError,
     named_error,
 )
-from mnist_infer.images import MAX_PIXELS, check_limit
-from mnist_infer.line import Line
+from mnist_infer.frontend.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
+from mnist_infer.frontend.decode import MAX_PIXELS, check_limit
+from mnist_infer.frontend.line import Line
+from mnist_infer.frontend.pipeline import PreparedDigit, digit_source, line_source
+from mnist_infer.inputs import ImageInput, Source, each_source, names_for, sources_of
 from mnist_infer.line_check import check_line
 from mnist_infer.reader import ReaderInfo, ReaderSession
 from mnist_infer.results import Prediction, Reading
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
-from mnist_infer.sources import (
-    ImageInput,
-    PreparedDigit,
-    Source,
-    digit_source,
-    each_source,
-    line_source,
-    names_for,
-    sources_of,
-)
 from mnist_infer.views import combine_views, shifted_views
 
 __all__ = ["Classifier"]
@@ -308,11 +300,12 @@ class Classifier:
         """Read the written number in one image (a ``Reading``), or in each of a list of them.
 
         Takes what ``classify`` takes (a path, bytes, a PIL image) and 2-D arrays of any size.
-        One line of digits is read left to right by the line reader (``mnist_infer.line``
+        One line of digits is read left to right by the line reader (``mnist_infer.frontend.line``
         makes its image). Raises the first input's error: ``NoDigitFoundError`` when there is
         no ink, its subclass ``NotALineError`` when the ink is not one line, its subclass
         ``NotADigitError`` when the reader reads no digit in the ink, and ``LineTooLongError``
-        for an image more than ``mnist_infer.line.MAX_ASPECT`` times longer than it is tall.
+        for an image more than ``mnist_infer.frontend.line.MAX_ASPECT`` times longer than it is
+        tall.
         """
         sources, single = sources_of(x)
         lines = [line_source(source, max_pixels=self._max_pixels) for source in sources]
@@ -449,7 +442,7 @@ class Classifier:
         That is: whether ``x`` was one input, which rows came from image files, a function
         naming row i for messages, and each image file's line for the reader's check. A numpy
         array is one MNIST image or a batch of them and goes to the model as it is; any other
-        input runs through the front end (``sources``).
+        input runs through the front end (``frontend.pipeline``).
         """
         if isinstance(x, np.ndarray):
             rows = validate_batch(x)  # named "array" in errors

@@ -44,7 +44,7 @@ class LineTooLongError(InvalidImageError):
     """An image too long for its height to read as one line: its strokes would not survive.
 
     The message gives the image's size and the longest aspect ratio read (``MAX_ASPECT`` in
-    ``mnist_infer.line``); crop to the number, or read a long number in parts.
+    ``mnist_infer.frontend.line``); crop to the number, or read a long number in parts.
     """
 
 

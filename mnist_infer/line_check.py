@@ -29,7 +29,7 @@ import numpy.typing as npt
 from mnist_infer.answer import PLAIN_BAR, line_digits, plain_ones
 from mnist_infer.contract import ReaderContract
 from mnist_infer.ctc import Decoder, short_labellings
-from mnist_infer.line import Line
+from mnist_infer.frontend.line import Line
 
 __all__ = ["LineVerdict", "check_line"]
 

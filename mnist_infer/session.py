@@ -21,7 +21,6 @@ from mnist_infer import _version
 from mnist_infer._cores import MAX_WORKERS, usable_cores
 from mnist_infer._model_files import ModelFile, read_model_file
 from mnist_infer._onnxruntime import onnxruntime as ort
-from mnist_infer.arrays import is_model_ready, normalise_rows
 from mnist_infer.contract import (
     CONTRACT_VERSION,
     INPUT_NAME,
@@ -31,6 +30,7 @@ from mnist_infer.contract import (
     MetadataKey,
 )
 from mnist_infer.errors import InvalidInputError, ModelError
+from mnist_infer.frontend.arrays import is_model_ready, normalise_rows
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

@@ -25,8 +25,8 @@ from benchmarks.number_images import number_rng, write_number
 from benchmarks.realistic_images import VARIATIONS, render_phone_photo, variation_rng
 from mnist_infer import Classifier, prepare_line
 from mnist_infer.contract import ReaderContract
-from mnist_infer.framing import frame_digit
-from mnist_infer.images import load_image
+from mnist_infer.frontend.decode import load_image
+from mnist_infer.frontend.framing import frame_digit
 from mnist_infer.reader import ReaderSession
 from mnist_infer.session import DEFAULT_PROVIDERS
 from train.data import load_mnist

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 from mnist_infer import Classifier, preprocess
 from mnist_infer.errors import SeveralDigitsError
-from mnist_infer.framing import _local_max
-from mnist_infer.levels import find_ink
+from mnist_infer.frontend.framing import _local_max
+from mnist_infer.frontend.levels import find_ink
 
 Stroke = tuple[list[tuple[int, int]], int]  # points, grey level of the pen
 

@@ -17,7 +17,7 @@ from mnist_infer import (
     SeveralDigitsError,
 )
 from mnist_infer.errors import InvalidImageError, LineTooLongError
-from mnist_infer.line import MAX_ASPECT
+from mnist_infer.frontend.line import MAX_ASPECT
 
 STYLES = ("scan", "photo", "canvas", "light_on_dark", "comb", "ruled")
 
@@ -231,9 +231,10 @@ def test_an_unexpected_failure_inside_one_input_is_that_inputs_error(
     classifier: Classifier, draw: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug in a stage costs only the input it met: an InternalError in its place, named."""
-    from mnist_infer import InternalError, sources
+    from mnist_infer import InternalError
+    from mnist_infer.frontend import pipeline
 
-    real = sources.line_of
+    real = pipeline.line_of
 
     def flaky(found: object) -> Line:
         if getattr(getattr(found, "levels", None), "source", None) is not None and (
@@ -242,7 +243,7 @@ def test_an_unexpected_failure_inside_one_input_is_that_inputs_error(
             raise ZeroDivisionError("division by zero")
         return real(found)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sources, "line_of", flaky)
+    monkeypatch.setattr(pipeline, "line_of", flaky)
     from PIL import Image
 
     good = draw.digit(3)

@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw
 
 from mnist_infer import LineTooLongError, NoDigitFoundError, NotADigitError, NotALineError
 from mnist_infer.contract import ReaderContract
-from mnist_infer.line import MAX_ASPECT, Line
-from mnist_infer.sources import prepare_line
+from mnist_infer.frontend.line import MAX_ASPECT, Line
+from mnist_infer.frontend.pipeline import prepare_line
 
 C = ReaderContract
 

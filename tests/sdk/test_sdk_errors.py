@@ -233,16 +233,16 @@ def test_an_unexpected_failure_in_the_front_end_costs_only_its_input(
     failure: Exception,
     message: str,
 ) -> None:
-    from mnist_infer import sources
+    from mnist_infer.frontend import pipeline
 
-    real = sources.ink_levels
+    real = pipeline.ink_levels
 
     def flaky(image: Image.Image, *args: object, **kwargs: object) -> object:
         if image.size == (99, 99):
             raise failure
         return real(image, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sources, "ink_levels", flaky)
+    monkeypatch.setattr(pipeline, "ink_levels", flaky)
     odd = Image.new("L", (99, 99))
     outcomes = classifier.classify_each([digit_file, odd, digit_file])
     assert outcomes[0] == outcomes[2]

@@ -25,8 +25,8 @@ from PIL import Image
 
 from mnist_infer.contract import ReaderContract
 from mnist_infer.errors import LineTooLongError, NoDigitFoundError, NotALineError
-from mnist_infer.imageops import BoolImage, Box, FloatImage, box_gap, dilate, quantile
-from mnist_infer.pieces import InkPieces, Piece
+from mnist_infer.frontend.imageops import BoolImage, Box, FloatImage, box_gap, dilate, quantile
+from mnist_infer.frontend.pieces import InkPieces, Piece
 
 __all__ = [
     "LINE_SIDE",
