@@ -54,13 +54,15 @@ def test_an_image_file_goes_through_the_stages_in_order(
 ) -> None:
     classifier.predict(digit_file)  # the line reader loads on first use
     path = stages_entered(lambda: classifier.predict(digit_file))
-    # The front end runs once: the aspect check (line), then up to the ink pieces, which are
-    # framed for the digit model and made into the line image the reader checks. The nine
+    # The input is named (inputs); the front end's pipeline runs the stages once: decoding, the
+    # aspect check (line), then up to the ink pieces, which are framed for the digit model and
+    # made into the line image the reader checks. The nine
     # placements are made before the digit model and combined after it (views twice); the
     # reader's output is judged (line_check): decoded (answer, ctc) into the digits it read,
     # weighed against its doubt (ctc), and its unread ink looked at for plain-bar 1s (answer).
     assert path == [
         "classifier",
+        "inputs",
         "frontend.pipeline",
         "frontend.decode",
         "frontend.line",
@@ -92,6 +94,7 @@ def test_a_number_goes_through_the_line_stage_and_the_reader(
     # come from the line's map back to the source (line again).
     assert path == [
         "classifier",
+        "inputs",
         "frontend.pipeline",
         "frontend.decode",
         "frontend.line",
@@ -118,4 +121,4 @@ def test_a_number_goes_through_the_line_stage_and_the_reader(
 
 def test_an_mnist_array_skips_decoding_and_framing(classifier: Classifier) -> None:
     path = stages_entered(lambda: classifier.predict(np.zeros((28, 28), np.uint8)))
-    assert path == ["classifier", "arrays", "session", "arrays"], path
+    assert path == ["classifier", "frontend.arrays", "session", "frontend.arrays"], path
