@@ -35,7 +35,7 @@ __all__ = ["LineVerdict", "check_line"]
 
 #: A line at least this wide (ink width over height, ``Line.aspect``) is several digits when
 #: two or more are read, however doubtful. Narrower, the reader must be sure (``SEVERAL``).
-#: With the rest: single digits refused as several 4 of 2,000, numbers of 2-8 digits refused
+#: With the rest: single digits refused as several 5 of 2,000, numbers of 2-8 digits refused
 #: 486 of 490, small ones 293 of 300. 1.3: 6 single digits, 294 small ones; 1.5: 4 and 292.
 WIDE: Final = 1.4
 #: A narrow line is several digits when the reader gives two or more digits this probability
@@ -44,7 +44,9 @@ WIDE: Final = 1.4
 SEVERAL: Final = 0.99
 #: ... or when two digits it reads have this many columns of paper (line pixels) between their
 #: inks: a single digit the reader doubts has its extra digit in a stroke of the digit or in
-#: residue touching it, and a 1 drawn apart from a 7 has paper between them.
+#: residue touching it, and a 1 drawn apart from a 7 has paper between them. So has a plain-bar
+#: 1 the reader leaves unread beside a 7 (it costs one single digit of validation, a boxed 3
+#: whose box edge stands apart from it, which the digit model read as a 5).
 APART: Final = 2
 #: The reader reads no digit: "not a digit" only when the digit model is under this sure of
 #: its digit. With the rest of the rule it refuses 1 of the single-digit suite and 111 of the
@@ -94,10 +96,13 @@ def check_line(
             for a, b in itertools.pairwise(found.boxes)
         )
         return LineVerdict(several=count if apart else 0)
-    # Plain-bar 1s the reader leaves unread (``answer.PLAIN_BAR``) are digits too, in a wide line.
-    bars = len(plain_ones(found.unread, log_probs))
-    if count + bars > 1 and line.aspect >= WIDE:
-        return LineVerdict(several=count + bars)
+    # Plain-bar 1s the reader leaves unread (``answer.PLAIN_BAR``) are digits too, in a wide
+    # line or standing apart from the rest of the ink read.
+    bars = plain_ones(found.unread, log_probs)
+    inks = sorted([box for box in found.boxes if box is not None] + bars, key=lambda box: box[2])
+    apart = any(b[2] - a[3] >= APART for a, b in itertools.pairwise(inks))
+    if count + len(bars) > 1 and (line.aspect >= WIDE or (bars and apart)):
+        return LineVerdict(several=count + len(bars))
     if count == 1 or bars:
         return LineVerdict()
     digit = int(np.argmax(digit_model))
