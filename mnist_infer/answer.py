@@ -28,7 +28,15 @@ from mnist_infer.frontend.imageops import Box, Components
 from mnist_infer.frontend.line import Line
 from mnist_infer.results import DigitReading, Reading
 
-__all__ = ["PLAIN_BAR", "LineDigits", "line_digits", "one_digit", "plain_ones", "reading_of"]
+__all__ = [
+    "PLAIN_BAR",
+    "LineDigits",
+    "line_digits",
+    "one_digit",
+    "plain_ones",
+    "reading_of",
+    "whole_line_digit",
+]
 
 LogProbs = npt.NDArray[np.float32]
 #: Line pixels at least this dark are ink when boxes and unread ink are found.
@@ -266,6 +274,31 @@ def one_digit(
         confidence=answer.confidence * UNREAD_FACTOR ** len(reading.unread),
         digits=(answer,),
     )
+
+
+def whole_line_digit(
+    line: Line,
+    probabilities: npt.NDArray[np.float32],
+    framed: npt.NDArray[np.float32],
+    path: str | None,
+) -> Reading:
+    """Return the reading of a line that holds one digit: the digit model's answer, boxed whole.
+
+    For a line the check takes for one digit where the reader read none or several: its box is
+    the line's whole ink, and no ink is left unread.
+    """
+    width = line.image.shape[1]
+    top, bottom, left, right = _ink_box(line.image, 0, width)
+    row = np.asarray(probabilities, dtype=np.float64)
+    digit = int(row.argmax())
+    answer = DigitReading(
+        digit=digit,
+        confidence=float(row[digit]),
+        probabilities=tuple(float(p) for p in row),
+        box=line.source_box(top, bottom, left, right),
+        framed=framed,
+    )
+    return Reading(path=path, text=str(digit), confidence=answer.confidence, digits=(answer,))
 
 
 def _bounds(decoded: Decoded, width: int) -> list[tuple[int, int]]:

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.answer import one_digit, reading_of
+from mnist_infer.answer import one_digit, reading_of, whole_line_digit
 from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
 from mnist_infer.ctc import Decoder
 from mnist_infer.errors import (
@@ -366,35 +366,43 @@ class Classifier:
                 _attempt(names[index], self._reading, line, log_probs, paths[index], names[index])
                 for index, line, log_probs in zip(good, lines, scores, strict=True)
             ]
-            return self._one_digit_answers(readings, lines)
+            return self._one_digit_answers(readings, lines, scores, [paths[i] for i in good])
 
         return _in_place(items, names, score)
 
     def _one_digit_answers(
-        self, readings: list[Reading | MnistInferError], lines: Sequence[Line]
+        self,
+        readings: list[Reading | MnistInferError],
+        lines: Sequence[Line],
+        scores: Sequence[npt.NDArray[np.float32]],
+        paths: Sequence[str | None],
     ) -> list[Reading | MnistInferError]:
-        """Give each one-digit reading of a line framed for the digit model that model's answer.
+        """Give each line narrow enough to be one digit ``predict``'s answer, when it is one.
 
-        The line reader says how many digits there are, the digit model which one (as in
-        ``predict``, at nine placements): ``read`` and ``predict`` then agree on one digit.
+        ``predict``'s check (``mnist_infer.line_check``) judges each line framed for the digit
+        model: unless it finds several digits, a row of marks or no digit, the line is one digit
+        and the digit model says which (at nine placements). The line reader says how many digits
+        there are, the digit model which one: ``read`` and ``predict`` agree on one digit.
         """
-        chosen = [
-            index
-            for index, (reading, line) in enumerate(zip(readings, lines, strict=True))
-            if isinstance(reading, Reading) and len(reading.digits) == 1 and line.digit is not None
-        ]
+        chosen = [index for index, line in enumerate(lines) if line.digit is not None]
         if not chosen:
             return readings
-        framed = [lines[index].digit for index in chosen]
-        rows = np.stack([digit for digit in framed if digit is not None])
+        rows = np.stack([digit for index in chosen if (digit := lines[index].digit) is not None])
         probabilities = self._probabilities(
             rows.reshape(len(rows), NUM_PIXELS), np.ones(len(rows), dtype=np.bool_)
         )
         answered = list(readings)
         for index, row, digit in zip(chosen, probabilities, rows, strict=True):
-            reading = readings[index]
-            if isinstance(reading, Reading) and np.isfinite(row).all():
+            reading, line = readings[index], lines[index]
+            if not np.isfinite(row).all() or not np.isfinite(scores[index]).all():
+                continue
+            verdict = check_line(line, scores[index], self._decoder, row)
+            if verdict.several or verdict.marks or verdict.nothing:
+                continue
+            if isinstance(reading, Reading) and len(reading.digits) == 1:
                 answered[index] = one_digit(reading, row, digit)
+            else:
+                answered[index] = whole_line_digit(line, row, digit, paths[index])
         return answered
 
     def _reading(

@@ -35,34 +35,31 @@ __all__ = ["LineVerdict", "check_line"]
 
 #: A line at least this wide (ink width over height, ``Line.aspect``) is several digits when
 #: two or more are read, however doubtful. Narrower, the reader must be sure (``SEVERAL``).
-#: With ``SEVERAL``: single digits refused as several 18 -> 10 of 2,000; numbers of 2-8 digits
-#: refused 486 of 490 and small ones 293 of 300, both unchanged (294 with the unread plain-bar
-#: 1s counted below). 1.3: 12 single digits; 1.5 and 1.6: 10, the same numbers, and 1.6 costs
-#: a small one.
+#: With the rest: single digits refused as several 5 of 2,000, numbers of 2-8 digits refused
+#: 486 of 490, small ones 293 of 300. 1.3: 6 single digits, 294 small ones; 1.5: 4 and 292.
 WIDE: Final = 1.4
 #: A narrow line is several digits when the reader gives two or more digits this probability
-#: (one minus its probability of reading none or one). Midway between the likeliest narrow
-#: single digit spared (0.79) and the least likely narrow number (0.83, a small one). 0.9:
-#: 9 single digits, 485 numbers and 290 small ones; 0.95: 7, 483 and 289.
-SEVERAL: Final = 0.81
+#: (one minus its probability of reading none or one). 0.95: 6 single digits; 0.9: 7 single
+#: digits and 487 numbers; 0.81: 9 and 488; 0.995: 4 single digits and 291 small numbers.
+SEVERAL: Final = 0.99
 #: ... or when two digits it reads have this many columns of paper (line pixels) between their
-#: inks: no narrow single digit of validation that the reader doubts has any (its extra digit
-#: is a stroke of the digit or residue touching it), and a 1 drawn apart from a 7 does.
+#: inks: a single digit the reader doubts has its extra digit in a stroke of the digit or in
+#: residue touching it, and a 1 drawn apart from a 7 has paper between them. So has a plain-bar
+#: 1 the reader leaves unread beside a 7 (it costs one single digit of validation, a boxed 3
+#: whose box edge stands apart from it, which the digit model read as a 5).
 APART: Final = 2
 #: The reader reads no digit: "not a digit" only when the digit model is under this sure of
-#: its digit. With the rest of the rule it refuses 6 of the single-digit suite and 103 of the
-#: 316 non-digits the front end passes (0.99: 6 and 92; without ``FAINT`` and ``ITS_DIGIT``,
-#: 30 and 173; the rule this replaced, 0.99 alone: 26 and 156).
-SURE: Final = 0.999
+#: its digit. With the rest of the rule it refuses 1 of the single-digit suite and 111 of the
+#: 316 non-digits the front end passes (0.999: 1 and 110; without ``ITS_DIGIT``, 10 and 123).
+SURE: Final = 0.9999
 #: ... and no column gives a digit (any) this probability: a faint digit the reader half sees
-#: is left to the digit model. Without it: 8 of the single-digit suite and 113 non-digits.
+#: is left to the digit model. 0.5: 3 of the single-digit suite and 120 non-digits.
 FAINT: Final = 0.3
 #: ... and the reader gives the digit model's digit, as the line's whole reading, under this
-#: probability. 0.05: 8 of the single-digit suite and 127 non-digits; without it: 13 and 144.
-ITS_DIGIT: Final = 0.01
+#: probability. 0.01: 1 of the single-digit suite and 89 non-digits.
+ITS_DIGIT: Final = 0.05
 #: ... and the ink is not a plain upright bar (``answer.PLAIN_BAR``) the digit model reads as
-#: a 1: the reader reads no digit in some plain-bar 1s. No single digit or non-digit of
-#: validation has its ink that narrow, read as nothing and as a 1.
+#: a 1: the reader reads no digit in some plain-bar 1s.
 
 
 @dataclass(frozen=True)
@@ -99,10 +96,13 @@ def check_line(
             for a, b in itertools.pairwise(found.boxes)
         )
         return LineVerdict(several=count if apart else 0)
-    # Plain-bar 1s the reader leaves unread (``answer.PLAIN_BAR``) are digits too, in a wide line.
-    bars = len(plain_ones(found.unread, log_probs))
-    if count + bars > 1 and line.aspect >= WIDE:
-        return LineVerdict(several=count + bars)
+    # Plain-bar 1s the reader leaves unread (``answer.PLAIN_BAR``) are digits too, in a wide
+    # line or standing apart from the rest of the ink read.
+    bars = plain_ones(found.unread, log_probs)
+    inks = sorted([box for box in found.boxes if box is not None] + bars, key=lambda box: box[2])
+    apart = any(b[2] - a[3] >= APART for a, b in itertools.pairwise(inks))
+    if count + len(bars) > 1 and (line.aspect >= WIDE or (bars and apart)):
+        return LineVerdict(several=count + len(bars))
     if count == 1 or bars:
         return LineVerdict()
     digit = int(np.argmax(digit_model))

@@ -33,6 +33,11 @@ from train.recipes import LinesConfig
 #: A pixel above this counts as the line's ink when its box is found (the canvas background is
 #: exactly 0; faint residue below it is cropped away with the margins).
 INK_THRESHOLD: Final = 0.1
+#: The SDK's line stage sets the strokes' core, this percentile of the ink, to 1, and thickens
+#: strokes under ``MIN_STROKE`` pixels wide (``mnist_infer`` line framing; MNIST's strokes are
+#: 2.5 to 6 pixels wide in a digit 28 pixels tall).
+CORE_PERCENTILE: Final = 0.95
+MIN_STROKE: Final = 2.2
 #: Height of the tallest digit on the drawing canvas (near the contract's 28 ink rows, so the
 #: normalisation rescales little).
 DIGIT_HEIGHT: Final = 28
@@ -247,9 +252,9 @@ class LineComposer:
         for position, (image, _) in enumerate(items):
             if position:
                 gap = rng.uniform(*gaps) * mean_width
-                # Strokes may merge, but no item hides more than a third of its neighbour.
+                # Strokes may merge, but no item hides much of its neighbour.
                 narrower = min(image.shape[1], items[position - 1][0].shape[1])
-                x += max(gap, -narrower / 3)
+                x += max(gap, -cfg.max_hidden * narrower)
             positions.append(max(0, round(x)))
             x = positions[-1] + image.shape[1]
         width = max(p + image.shape[1] for p, (image, _) in zip(positions, items, strict=True))
@@ -420,7 +425,44 @@ def degrade(
     batch = (batch + noise * strength * near_ink).clamp(0.0, 1.0)
     columns = torch.arange(batch.shape[-1]).view(1, 1, 1, -1)
     inside = columns < torch.tensor(list(widths)).view(-1, 1, 1, 1)
-    return torch.where(inside, batch, torch.zeros(()))
+    return front_end_levels(torch.where(inside, batch, torch.zeros(())))
+
+
+def front_end_levels(batch: torch.Tensor) -> torch.Tensor:
+    """Set each line's levels and pen as the SDK's line stage does, so training sees its lines.
+
+    The strokes' core (the ``CORE_PERCENTILE`` of the pixels above ``INK_THRESHOLD``) becomes 1,
+    and strokes thinner than ``MIN_STROKE`` pixels are thickened by a grey dilation of 1 or 2
+    pixels, inside the ink rows and the line's own ink columns. A faint or hairline line is
+    thus never what the reader is given, however the pen and scan varied it.
+    """
+    flat = batch.flatten(1)
+    ink = flat > INK_THRESHOLD
+    levels = torch.ones(len(batch))
+    for index in range(len(batch)):
+        if ink[index].any():
+            levels[index] = torch.quantile(flat[index][ink[index]], CORE_PERCENTILE)
+    batch = (batch / levels.clamp_min(1e-6).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
+    strokes = batch >= 0.5
+    area = strokes.flatten(1).sum(1).float()
+    outline = (
+        torch.nn.functional.pad(strokes.float(), (0, 0, 1, 1)).diff(dim=2).abs().flatten(1).sum(1)
+    ) + (torch.nn.functional.pad(strokes.float(), (1, 1)).diff(dim=3).abs().flatten(1).sum(1))
+    width = 2.0 * area / outline.clamp_min(1.0)
+    grow_two = torch.nn.functional.max_pool2d(batch, 3, stride=1, padding=1)
+    grow_one = torch.nn.functional.max_pool2d(torch.nn.functional.pad(batch, (0, 1, 0, 1)), 2, 1)
+    thin = ((width > 0) & (width < MIN_STROKE)).view(-1, 1, 1, 1)
+    very_thin = (MIN_STROKE - width >= 1.0).view(-1, 1, 1, 1)
+    thick = torch.where(thin, torch.where(very_thin, grow_two, grow_one), batch)
+    # The dilation stays inside the ink rows and between the margin and the last ink column.
+    c = ReaderContract
+    first = (c.HEIGHT - c.INK_ROWS) // 2
+    rows = torch.arange(batch.shape[2]).view(1, 1, -1, 1)
+    columns = torch.arange(batch.shape[3]).view(1, 1, 1, -1)
+    inked = batch.amax(dim=2, keepdim=True) > 0
+    last = torch.where(inked, columns, torch.full_like(columns, -1)).amax(dim=3, keepdim=True)
+    keep = (rows >= first) & (rows < first + c.INK_ROWS) & (columns >= c.MARGIN) & (columns <= last)
+    return torch.where(keep, thick, torch.zeros(()))
 
 
 @dataclass(frozen=True)

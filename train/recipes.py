@@ -283,11 +283,13 @@ class LinesConfig:
     width_range: tuple[float, float] = (0.8, 1.2)  # each digit's width scaled by this
     #: Gap bands, as shares of the lines and ranges in mean digit widths: overlapping strokes
     #: that merge, close, and wide gaps.
-    touching: float = 0.3
-    touching_gap: tuple[float, float] = (-0.25, 0.05)
-    close: float = 0.35
+    touching: float = 0.35
+    touching_gap: tuple[float, float] = (-0.35, 0.05)
+    close: float = 0.3
     close_gap: tuple[float, float] = (0.0, 0.3)
-    wide_gap: tuple[float, float] = (0.2, 1.0)
+    wide_gap: tuple[float, float] = (0.2, 1.5)
+    #: Overlapping items may hide at most this share of the narrower one's width.
+    max_hidden: float = 0.45
     slant: float = 0.3  # line shear x += slant * y, U(-s, s)
     tilt: float = 0.06  # baseline slope, U(-t, t)
     wander: float = 0.08  # per-digit baseline offset, std as a share of the line height
@@ -367,9 +369,9 @@ READER_QUICK = ReaderConfig(
 
 READER = ReaderConfig(
     recipe="reader",
-    steps=4000,
+    steps=8000,
     warmup_steps=200,
-    notes="The shipped line reader: 4,000 steps of 48 composed lines (192,000 lines).",
+    notes="The shipped line reader: 8,000 steps of 48 composed lines (384,000 lines).",
 )
 
 READER_RECIPES: dict[str, ReaderConfig] = {

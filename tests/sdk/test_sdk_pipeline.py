@@ -89,9 +89,10 @@ def test_a_number_goes_through_the_line_stage_and_the_reader(
     classifier.read(digit_file)
     path = stages_entered(lambda: classifier.read(digit_file))
     # A line no wider than one digit is framed for the digit model too (pieces choose the
-    # digit, framing frames it); the reader reads the line, and where it reads one digit the
-    # digit model says which, at nine placements (views, session, views). The reading's boxes
-    # come from the line's map back to the source (line again).
+    # digit, framing frames it); the reader reads the line, the digit model scores the framed
+    # digit at nine placements (views, session, views), and predict's check judges the line
+    # (line_check, with the reader's digits again): one digit, so the digit model's answer is
+    # the reading. The reading's boxes come from the line's map back to the source (line).
     assert path == [
         "classifier",
         "inputs",
@@ -114,6 +115,9 @@ def test_a_number_goes_through_the_line_stage_and_the_reader(
         "session",
         "frontend.arrays",
         "views",
+        "line_check",
+        "answer",
+        "ctc",
         "answer",
         "results",
     ], path

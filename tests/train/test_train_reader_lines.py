@@ -15,6 +15,7 @@ from train.lines import (
     INK_THRESHOLD,
     LineComposer,
     degrade,
+    front_end_levels,
     glyphs,
     make_batch,
     mark_glyphs,
@@ -133,6 +134,37 @@ def test_degrade_changes_the_ink_but_leaves_the_padding_empty(composer: LineComp
     assert not torch.equal(out, clean)
     for index, width in enumerate(widths):
         assert not out[index, :, :, width:].any()
+
+
+def _hairline_digit(level: float) -> torch.Tensor:
+    """A framed line holding a one-pixel ring (a hairline 0) at ink ``level``, as [1, 1, H, W]."""
+    line = np.zeros((C.HEIGHT, 40), dtype=np.float32)
+    line[6:28, 8] = line[6:28, 20] = line[6, 8:21] = line[27, 8:21] = level
+    return torch.from_numpy(line).view(1, 1, C.HEIGHT, 40)
+
+
+def _stroke_width(image: torch.Tensor) -> float:
+    ink = image[0, 0].numpy() >= 0.5
+    padded = np.pad(ink, 1).astype(np.int8)
+    outline = np.abs(np.diff(padded, axis=0)).sum() + np.abs(np.diff(padded, axis=1)).sum()
+    return float(2 * ink.sum() / outline)
+
+
+def test_front_end_levels_raise_a_faint_hairline_to_the_sdks_core_and_pen() -> None:
+    out = front_end_levels(_hairline_digit(0.3))
+    assert float(out.max()) == pytest.approx(1.0)
+    assert _stroke_width(out) >= 2.0  # a 1-pixel ring grows to the SDK's minimum pen
+    first = (C.HEIGHT - C.INK_ROWS) // 2
+    assert not out[..., :first, :].any()
+    assert not out[..., first + C.INK_ROWS :, :].any()
+    assert not out[..., : C.MARGIN].any()
+    assert not out[..., 21:].any()
+
+
+def test_front_end_levels_leave_a_full_strength_heavy_pen_alone() -> None:
+    heavy = torch.nn.functional.max_pool2d(_hairline_digit(1.0), 3, stride=1, padding=1)
+    heavy[..., : C.MARGIN] = 0.0
+    assert torch.equal(front_end_levels(heavy), heavy)
 
 
 @pytest.mark.mnist
