@@ -48,6 +48,10 @@ SEVERAL: Final = 0.99
 #: 1 the reader leaves unread beside a 7 (it costs one single digit of validation, a boxed 3
 #: whose box edge stands apart from it, which the digit model read as a 5).
 APART: Final = 2
+#: ... where the digit read beside the bar is at least this share of the line's ink rows tall:
+#: two digits of a number each span most of the line, where the short slanted stroke of a 4
+#: (read as a 1) beside its upright, its bar too faint to join them, does not.
+TALL: Final = 0.75
 #: The reader reads no digit: "not a digit" only when the digit model is under this sure of
 #: its digit. With the rest of the rule it refuses 1 of the single-digit suite and 111 of the
 #: 316 non-digits the front end passes (0.999: 1 and 110; without ``ITS_DIGIT``, 10 and 123).
@@ -87,6 +91,7 @@ def check_line(
     if found.marks:
         return LineVerdict(marks=found.marks)
     count = len(found.decoded.labels)
+    rows = ReaderContract.INK_ROWS
     empty, singles = short_labellings(log_probs, ReaderContract.BLANK)
     if count > 1 and (line.aspect >= WIDE or 1.0 - empty - float(singles.sum()) >= SEVERAL):
         return LineVerdict(several=count)
@@ -99,7 +104,8 @@ def check_line(
     # Plain-bar 1s the reader leaves unread (``answer.PLAIN_BAR``) are digits too, in a wide
     # line or standing apart from the rest of the ink read.
     bars = plain_ones(found.unread, log_probs)
-    inks = sorted([box for box in found.boxes if box is not None] + bars, key=lambda box: box[2])
+    tall = [box for box in found.boxes if box is not None and box[1] - box[0] >= TALL * rows]
+    inks = sorted(tall + bars, key=lambda box: box[2])
     apart = any(b[2] - a[3] >= APART for a, b in itertools.pairwise(inks))
     if count + len(bars) > 1 and (line.aspect >= WIDE or (bars and apart)):
         return LineVerdict(several=count + len(bars))
