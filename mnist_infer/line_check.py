@@ -35,7 +35,7 @@ __all__ = ["LineVerdict", "check_line"]
 
 #: A line at least this wide (ink width over height, ``Line.aspect``) is several digits when
 #: two or more are read, however doubtful. Narrower, the reader must be sure (``SEVERAL``).
-#: With the rest: single digits refused as several 5 of 2,000, numbers of 2-8 digits refused
+#: With the rest: single digits refused as several 4 of 2,000, numbers of 2-8 digits refused
 #: 486 of 490, small ones 293 of 300. 1.3: 6 single digits, 294 small ones; 1.5: 4 and 292.
 WIDE: Final = 1.4
 #: A narrow line is several digits when the reader gives two or more digits this probability
@@ -48,9 +48,10 @@ SEVERAL: Final = 0.99
 #: 1 the reader leaves unread beside a 7 (it costs one single digit of validation, a boxed 3
 #: whose box edge stands apart from it, which the digit model read as a 5).
 APART: Final = 2
-#: ... where the digit read beside the bar is at least this share of the line's ink rows tall:
-#: two digits of a number each span most of the line, where the short slanted stroke of a 4
-#: (read as a 1) beside its upright, its bar too faint to join them, does not.
+#: ... where each digit apart (or the digit read beside the bar) is at least this share of the
+#: line's ink rows tall: two digits of a number each span most of the line, where the short
+#: slanted stroke of a 4 (read as a 1) beside its upright, its bar too faint to join them, does
+#: not. On validation it spares one single digit more and costs no number.
 TALL: Final = 0.75
 #: The reader reads no digit: "not a digit" only when the digit model is under this sure of
 #: its digit. With the rest of the rule it refuses 1 of the single-digit suite and 111 of the
@@ -97,7 +98,10 @@ def check_line(
         return LineVerdict(several=count)
     if count > 1:
         apart = any(
-            a is not None and b is not None and b[2] - a[3] >= APART
+            a is not None
+            and b is not None
+            and b[2] - a[3] >= APART
+            and min(a[1] - a[0], b[1] - b[0]) >= TALL * rows
             for a, b in itertools.pairwise(found.boxes)
         )
         return LineVerdict(several=count if apart else 0)
