@@ -24,11 +24,11 @@ import numpy as np
 from realistic_images import VARIATIONS, render_mixed  # the module beside this one
 
 from mnist_infer import Classifier
-from mnist_infer.clutter import remove_clutter
-from mnist_infer.framing import frame_pieces
-from mnist_infer.images import load_image
-from mnist_infer.levels import DECODE_SIDE, ink_levels
-from mnist_infer.pieces import find_pieces
+from mnist_infer.frontend.clutter import remove_clutter
+from mnist_infer.frontend.decode import load_image
+from mnist_infer.frontend.framing import frame_pieces
+from mnist_infer.frontend.levels import DECODE_SIDE, ink_levels
+from mnist_infer.frontend.pieces import find_pieces
 from train.data import load_mnist
 
 STAGES = ("decode", "levels", "clutter", "pieces", "framing")

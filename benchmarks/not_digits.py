@@ -3,8 +3,10 @@
 Renders the suite of ``benchmarks/non_digit_images.py`` (fonts and pen marks that training never
 saw) and scores each file through the SDK exactly as ``mnist-infer predict`` does
 (``Classifier.classify_each`` on the file bytes: preprocessing, nine placements, geometric
-mean). A file counts as rejected when its confidence is below the model's
-``not_digit_threshold`` or when the SDK finds no digit in it.
+mean, and the line reader's check). A file counts as rejected when its confidence is below the
+model's ``not_digit_threshold`` or when the SDK finds no digit in it; the table also gives the
+share refused as ``NotADigitError`` (the line reader read no digit, or the confidence is below
+the threshold) and as ``SeveralDigitsError``.
 
     python benchmarks/not_digits.py                    # 100 per mark, 200 letters, 200 symbols
     python benchmarks/not_digits.py --per-kind 20 --keep out/   # a look at the files
@@ -39,7 +41,7 @@ def main(
     model: Annotated[Path | None, typer.Option(help="ONNX model [default: shipped]")] = None,
 ) -> None:
     """Render the held-out non-digits, classify them, print the rejected share per kind."""
-    from mnist_infer import Classifier
+    from mnist_infer import Classifier, NotADigitError, SeveralDigitsError
 
     classifier = Classifier(model)
     if threshold is None:
@@ -54,9 +56,13 @@ def main(
             (keep / f"{index:05d}_{item.kind}{item.suffix}").write_bytes(item.data)
     outcomes = classifier.classify_each([item.data for item in files])
     rejected: dict[str, list[bool]] = defaultdict(list)
+    not_digit: dict[str, list[bool]] = defaultdict(list)
+    several: dict[str, list[bool]] = defaultdict(list)
     confidences: dict[str, list[float]] = defaultdict(list)
     refused = 0
     for item, outcome in zip(files, outcomes, strict=True):
+        not_digit[item.kind].append(isinstance(outcome, NotADigitError))
+        several[item.kind].append(isinstance(outcome, SeveralDigitsError))
         if isinstance(outcome, Exception):
             refused += 1
             rejected[item.kind].append(True)
@@ -65,15 +71,30 @@ def main(
             rejected[item.kind].append(outcome.confidence < threshold)
             confidences[item.kind].append(outcome.confidence)
     table = Table(title=f"held-out non-digits, threshold {threshold:g}")
-    for column in ("kind", "files", "rejected"):
+    for column in ("kind", "files", "rejected", "NotADigitError", "SeveralDigitsError"):
         table.add_column(column, justify="left" if column == "kind" else "right")
+
+    def share(values: list[bool]) -> str:
+        return f"{100 * sum(values) / len(values):.1f}%"
+
     for kind in KINDS:
-        share = sum(rejected[kind]) / len(rejected[kind])
-        table.add_row(kind, str(len(rejected[kind])), f"{100 * share:.1f}%")
+        table.add_row(
+            kind,
+            str(len(rejected[kind])),
+            share(rejected[kind]),
+            share(not_digit[kind]),
+            share(several[kind]),
+        )
     everything = [r for kind in KINDS for r in rejected[kind]]
     overall = sum(everything) / len(everything)
     table.add_section()
-    table.add_row("overall", str(len(everything)), f"{100 * overall:.1f}%")
+    table.add_row(
+        "overall",
+        str(len(everything)),
+        f"{100 * overall:.1f}%",
+        share([r for kind in KINDS for r in not_digit[kind]]),
+        share([r for kind in KINDS for r in several[kind]]),
+    )
     Console(width=100).print(table)
     print(
         f"rejected {100 * overall:.2f}% of {len(everything)} files ({refused} had no digit found)"
@@ -89,6 +110,8 @@ def main(
                 "overall_rejected": overall,
                 "no_digit_found": refused,
                 "rejected": {k: sum(v) / len(v) for k, v in rejected.items()},
+                "not_a_digit": {k: sum(v) / len(v) for k, v in not_digit.items()},
+                "several_digits": {k: sum(v) / len(v) for k, v in several.items()},
                 "confidences": confidences,
             },
             indent=1,

@@ -1,18 +1,26 @@
 """Render written numbers from MNIST digits as the files people photograph and scan (seeded).
 
-A number is 1 to 6 MNIST digits written side by side at one size (each digit's height and
-baseline jittered a little), in one of three spacing classes, slightly rotated as a whole:
+A number is MNIST (or USPS) digits written side by side, in one of five spacing classes:
 
-* ``spaced``: gaps of 25-70% of a digit's ink width;
+* ``wide``: gaps of 70-150% of a digit's ink width;
+* ``spaced``: gaps of 25-70%;
 * ``close``: gaps of 5-25%;
 * ``touching``: ink boxes overlapping by up to 12% of the mean digit width: each digit is pushed
   left from its neighbour's box edge until the strokes meet, trying baselines up to 6% of the
   height above and below the drawn one; where no such place within 12% makes the strokes
   meet (some pairs of shapes cannot), the boxes overlap by 12% and the strokes stay apart.
-  ``Number.merged`` says which neighbouring pairs are one piece of ink.
+  ``Number.merged`` says which neighbouring pairs are one piece of ink;
+* ``overlapping``: ink boxes overlapping by 12-30% of the mean digit width, strokes crossing
+  where the shapes reach each other.
+
+The digits have ``equal`` heights (every digit's ink exactly as tall, on one baseline) or
+``natural`` ones (75-105% of the height, baselines jittered by 8%). A number is sheared by its
+``slant`` (a right-leaning hand is positive: x moves by ``slant`` times the height above the
+baseline), then slightly rotated as a whole.
 
 Each number is then written out in one of the ``STYLES``: a scan, a phone photo, a transparent
-canvas, chalk on a board, one digit per cell of a form's comb field, or on ruled notebook paper.
+canvas, chalk on a board, one digit per cell of a form's comb field, on ruled notebook paper, or
+inside a printed box.
 A comb field is written one digit per cell whatever spacing class was drawn: ``write_number``
 lays its digits out with ``compose_cells`` (cells as wide as the writing is tall, each digit
 inside its own cell, sometimes a spare cell or two after the number), which is spaced writing.
@@ -34,9 +42,16 @@ from realistic_images import Rendered, camera, lighting, paint, pen_shape  # bes
 FloatArray = npt.NDArray[np.float64]
 Rng = np.random.Generator
 
-SPACINGS: Final = ("spaced", "close", "touching")
+SPACINGS: Final = ("wide", "spaced", "close", "touching", "overlapping")
 #: Gap between neighbouring digits' ink boxes, as a share of the mean digit width.
-GAP_RANGES: Final = {"spaced": (0.25, 0.70), "close": (0.05, 0.25), "touching": (-0.12, 0.0)}
+GAP_RANGES: Final = {
+    "wide": (0.70, 1.50),
+    "spaced": (0.25, 0.70),
+    "close": (0.05, 0.25),
+    "touching": (-0.12, 0.0),
+    "overlapping": (-0.30, -0.12),
+}
+HEIGHT_MODES: Final = ("equal", "natural")
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,21 @@ class Number:
     merged: tuple[bool, ...] = ()
 
 
+def digit_shapes(
+    digits: Sequence[npt.NDArray[np.uint8]], rng: Rng, height: float, heights: str
+) -> list[FloatArray]:
+    """The digits as pen ink: each exactly ``height`` tall (``equal``), or 75-105% of it."""
+    if heights == "equal":
+        shapes = []
+        for digit in digits:
+            shape = pen_shape(digit, height)
+            rows = np.flatnonzero(shape.max(axis=1) > 0.5)
+            tall = max(1, rows[-1] - rows[0] + 1) if rows.size else shape.shape[0]
+            shapes.append(pen_shape(digit, height * height / tall))
+        return shapes
+    return [pen_shape(digit, height * rng.uniform(0.75, 1.05)) for digit in digits]
+
+
 def compose(
     digits: Sequence[npt.NDArray[np.uint8]],
     labels: Sequence[int],
@@ -62,17 +92,20 @@ def compose(
     rng: Rng,
     *,
     height: float,
+    heights: str = "natural",
+    slant: float = 0.0,
 ) -> Number:
     """Write ``digits`` side by side, ``height`` pixels tall, in the ``spacing`` class."""
-    shapes = [pen_shape(digit, height * rng.uniform(0.9, 1.1)) for digit in digits]
+    shapes = digit_shapes(digits, rng, height, heights)
     widths = [shape.shape[1] for shape in shapes]
     mean_width = float(np.mean(widths))
     low, high = GAP_RANGES[spacing]
     tall = max(shape.shape[0] for shape in shapes)
-    margin = round(0.35 * height)
-    offsets = [round(rng.uniform(-0.08, 0.08) * height) for _ in shapes]
+    margin = round(0.35 * height) + round(abs(slant) * height)
+    jitter = 0.0 if heights == "equal" else 0.08
+    offsets = [round(rng.uniform(-jitter, jitter) * height) for _ in shapes]
     canvas_h = tall + 2 * margin + 2 * round(0.1 * height)
-    canvas_w = sum(widths) + 2 * margin + round(high * mean_width * len(shapes)) + 4
+    canvas_w = sum(widths) + 2 * margin + round(max(high, 0.0) * mean_width * len(shapes)) + 4
     ink = np.zeros((canvas_h, canvas_w))
     boxes = []
     merged = []
@@ -93,7 +126,7 @@ def compose(
         boxes.append((x, y, x + w, y + h))
         x += w
     used = int(max(box[2] for box in boxes)) + margin
-    ink = ink[:, :used]
+    ink = shear(ink[:, :used], slant)
     angle = rng.uniform(-3.0, 3.0)
     turned = Image.fromarray(ink.astype(np.float32), mode="F").rotate(
         angle, resample=Image.Resampling.BILINEAR, expand=True
@@ -107,12 +140,28 @@ def compose(
     )
 
 
+def shear(ink: FloatArray, slant: float) -> FloatArray:
+    """Lean ``ink`` by ``slant``: each row moves right by ``slant`` times its height above the
+    bottom row (negative leans left); the canvas keeps its size, the margin takes the lean."""
+    if slant == 0.0:
+        return ink
+    h, w = ink.shape
+    centre = slant * h / 2
+    # Pillow's affine maps output (x, y) to input (a x + b y + c, d x + e y + f).
+    data = (1.0, slant, -slant * h + centre, 0.0, 1.0, 0.0)
+    turned = Image.fromarray(ink.astype(np.float32), mode="F").transform(
+        (w, h), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR
+    )
+    return np.clip(np.asarray(turned, dtype=np.float64), 0.0, 1.0)
+
+
 def compose_cells(
     digits: Sequence[npt.NDArray[np.uint8]],
     labels: Sequence[int],
     rng: Rng,
     *,
     height: float,
+    heights: str = "natural",
 ) -> Number:
     """Write ``digits`` one per cell of a comb field, ``height`` pixels tall (not rotated).
 
@@ -121,7 +170,7 @@ def compose_cells(
     a quarter of the cell's slack, its bottom near the printed baseline. A third of the fields
     have one or two spare cells after the number.
     """
-    shapes = [pen_shape(digit, height * rng.uniform(0.9, 1.1)) for digit in digits]
+    shapes = digit_shapes(digits, rng, height, heights)
     widths = [shape.shape[1] for shape in shapes]
     tall = max(shape.shape[0] for shape in shapes)
     pitch = max(height * rng.uniform(0.95, 1.3), max(widths) + 0.1 * height)
@@ -154,12 +203,14 @@ def write_number(
     rng: Rng,
     *,
     height: float,
+    heights: str = "natural",
+    slant: float = 0.0,
 ) -> tuple[Number, Rendered]:
-    """Compose the number for ``style`` (a comb field: one digit per cell) and render it."""
+    """Compose the number for ``style`` (a comb field: one digit per cell, upright); render it."""
     if style == "comb":
-        number = compose_cells(digits, labels, rng, height=height)
+        number = compose_cells(digits, labels, rng, height=height, heights=heights)
     else:
-        number = compose(digits, labels, spacing, rng, height=height)
+        number = compose(digits, labels, spacing, rng, height=height, heights=heights, slant=slant)
     return number, STYLES[style](number, rng)
 
 
@@ -198,12 +249,20 @@ def _jpeg(image: Image.Image, quality: int) -> Rendered:
 
 def _pad(ink: FloatArray, rng: Rng, share: float) -> FloatArray:
     """Place the number on a page a little larger than it, at a random spot."""
-    h, w = ink.shape
+    return _pad_layers((ink,), rng, share)[0]
+
+
+def _pad_layers(layers: tuple[FloatArray, ...], rng: Rng, share: float) -> tuple[FloatArray, ...]:
+    """Place layers of one size on a page a little larger, all at one random spot."""
+    h, w = layers[0].shape
     extra_h, extra_w = round(h * share), round(w * share * 0.5)
     top, left = int(rng.integers(0, extra_h + 1)), int(rng.integers(0, extra_w + 1))
-    page = np.zeros((h + extra_h, w + extra_w))
-    page[top : top + h, left : left + w] = ink
-    return page
+    pages = []
+    for layer in layers:
+        page = np.zeros((h + extra_h, w + extra_w))
+        page[top : top + h, left : left + w] = layer
+        pages.append(page)
+    return tuple(pages)
 
 
 def style_scan(number: Number, rng: Rng) -> Rendered:
@@ -308,6 +367,31 @@ def _vline(layer: FloatArray, x: float, y0: float, y1: float, width: float) -> N
     np.maximum(layer[rows, :], cover[None, :], out=layer[rows, :])
 
 
+def style_boxed(number: Number, rng: Rng) -> Rendered:
+    """A form's answer box: a printed rectangle around the number, its sides near the ink."""
+    ink = number.ink
+    rows = np.flatnonzero(ink.max(axis=1) > 0.5)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.5)
+    tall = rows[-1] - rows[0] + 1
+    pad_y, pad_x = rng.uniform(0.08, 0.3) * tall, rng.uniform(0.1, 0.5) * tall
+    top, bottom = rows[0] - pad_y, rows[-1] + 1 + pad_y
+    left, right = cols[0] - pad_x, cols[-1] + 1 + pad_x
+    width = max(1.0, rng.uniform(0.02, 0.05) * tall)
+    room = int(np.ceil(max(pad_x, pad_y) + 2 * width)) + 4
+    ink = np.pad(ink, room)
+    top, bottom, left, right = top + room, bottom + room, left + room, right + room
+    lines = np.zeros_like(ink)
+    for y in (top, bottom):
+        _hline(lines, y, left - width / 2, right + width / 2, width)
+    for x in (left, right):
+        _vline(lines, x, top - width / 2, bottom + width / 2, width)
+    ink, lines = _pad_layers((ink, lines), rng, 0.3)
+    colour = [(0.2, 0.2, 0.2), (0.45, 0.6, 0.85), (0.6, 0.6, 0.6)][int(rng.integers(3))]
+    rgb = paint(lines, colour, (0.98, 0.98, 0.96))
+    rgb = rgb * (1 - ink[..., None]) + ink[..., None] * np.array((0.05, 0.05, 0.15))
+    return _png(camera(rgb, rng, noise=0.01))
+
+
 STYLES: Final[dict[str, Callable[[Number, Rng], Rendered]]] = {
     "scan": style_scan,
     "photo": style_photo,
@@ -315,6 +399,7 @@ STYLES: Final[dict[str, Callable[[Number, Rng], Rendered]]] = {
     "light_on_dark": style_light_on_dark,
     "comb": style_comb,
     "ruled": style_ruled,
+    "boxed": style_boxed,
 }
 
 

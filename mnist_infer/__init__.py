@@ -25,11 +25,12 @@ from mnist_infer.errors import (
 
 if TYPE_CHECKING:
     from mnist_infer.classifier import Classifier
-    from mnist_infer.images import load_image
+    from mnist_infer.frontend.decode import load_image
+    from mnist_infer.frontend.line import Line
+    from mnist_infer.frontend.pipeline import PreparedDigit, prepare_digit, prepare_line, preprocess
+    from mnist_infer.reader import ReaderInfo
     from mnist_infer.results import DigitReading, Prediction, Reading
-    from mnist_infer.segmentation import Lattice
     from mnist_infer.session import ModelInfo
-    from mnist_infer.sources import preprocess, segment
 
 __all__ = [
     "Classifier",
@@ -37,7 +38,7 @@ __all__ = [
     "InternalError",
     "InvalidImageError",
     "InvalidInputError",
-    "Lattice",
+    "Line",
     "LineTooLongError",
     "MnistInferError",
     "ModelError",
@@ -46,12 +47,15 @@ __all__ = [
     "NotADigitError",
     "NotALineError",
     "Prediction",
+    "PreparedDigit",
+    "ReaderInfo",
     "Reading",
     "SeveralDigitsError",
     "__version__",
     "load_image",
+    "prepare_digit",
+    "prepare_line",
     "preprocess",
-    "segment",
 ]
 
 # Public name -> the module that defines it, imported on first access (PEP 562).
@@ -59,12 +63,15 @@ _LAZY: dict[str, str] = {
     "Classifier": "mnist_infer.classifier",
     "ModelInfo": "mnist_infer.session",
     "DigitReading": "mnist_infer.results",
-    "Lattice": "mnist_infer.segmentation",
+    "Line": "mnist_infer.frontend.line",
     "Prediction": "mnist_infer.results",
+    "PreparedDigit": "mnist_infer.frontend.pipeline",
+    "ReaderInfo": "mnist_infer.reader",
     "Reading": "mnist_infer.results",
-    "load_image": "mnist_infer.images",
-    "preprocess": "mnist_infer.sources",
-    "segment": "mnist_infer.sources",
+    "load_image": "mnist_infer.frontend.decode",
+    "prepare_digit": "mnist_infer.frontend.pipeline",
+    "prepare_line": "mnist_infer.frontend.pipeline",
+    "preprocess": "mnist_infer.frontend.pipeline",
 }
 
 

@@ -48,19 +48,25 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def shipped_model_location() -> str:
-    """Return where the shipped model lives (a path inside the installed package)."""
-    return str(resources.files("mnist_infer").joinpath("model", MODEL_FILENAME))
+def shipped_model_location(filename: str = MODEL_FILENAME) -> str:
+    """Return where a shipped model lives (a path inside the installed package)."""
+    return str(resources.files("mnist_infer").joinpath("model", filename))
 
 
-def read_model_file(model: str | os.PathLike[str] | None) -> ModelFile:
+def read_model_file(
+    model: str | os.PathLike[str] | None,
+    *,
+    shipped: tuple[str, str] = (MODEL_FILENAME, CHECKSUM_FILENAME),
+) -> ModelFile:
     """Read ``model`` (a path), or the shipped model when None, verifying the shipped checksum.
 
-    Raises ``InvalidInputError`` when ``model`` is not a path, and ``ModelError`` naming the
-    path when it is not a regular file of at most ``MAX_MODEL_BYTES`` that can be read.
+    ``shipped`` names the shipped model's file and its checksum file in ``mnist_infer/model/``
+    (default: the digit model). Raises ``InvalidInputError`` when ``model`` is not a path, and
+    ``ModelError`` naming the path when it is not a regular file of at most
+    ``MAX_MODEL_BYTES`` that can be read.
     """
     if model is None:
-        return _read_shipped()
+        return _read_shipped(*shipped)
     if not isinstance(model, (str, os.PathLike)) or isinstance(os.fspath(model), bytes):
         raise InvalidInputError(
             f"model must be the path of an ONNX file (str or os.PathLike) or None for the "
@@ -116,18 +122,18 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _read_shipped() -> ModelFile:
+def _read_shipped(filename: str, checksum_filename: str) -> ModelFile:
     folder = resources.files("mnist_infer").joinpath("model")
-    location = str(folder.joinpath(MODEL_FILENAME))
+    location = str(folder.joinpath(filename))
     try:
-        data = folder.joinpath(MODEL_FILENAME).read_bytes()
-        checksum_text = folder.joinpath(CHECKSUM_FILENAME).read_text(encoding="utf-8")
+        data = folder.joinpath(filename).read_bytes()
+        checksum_text = folder.joinpath(checksum_filename).read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(
             f"{location}: the shipped model or its checksum is missing ({exc.strerror or exc}); "
             "reinstall mnist-infer (in a checkout: export a model into models/)"
         ) from None
-    expected = _parse_checksum(checksum_text, location)
+    expected = _parse_checksum(checksum_text, location, checksum_filename)
     actual = sha256_hex(data)
     if actual != expected:
         raise ModelError(
@@ -137,10 +143,10 @@ def _read_shipped() -> ModelFile:
     return ModelFile(data=data, location=location, sha256=actual, shipped=True)
 
 
-def _parse_checksum(text: str, location: str) -> str:
+def _parse_checksum(text: str, location: str, checksum_filename: str) -> str:
     """Take the digest from a ``sha256sum``-style line ("<hex>  <file name>") or a bare digest."""
     fields = text.split()
     digest = fields[0].lower() if fields else ""
     if not _SHA256_HEX.fullmatch(digest):
-        raise ModelError(f"{location}: the checksum file {CHECKSUM_FILENAME} holds no SHA-256")
+        raise ModelError(f"{location}: the checksum file {checksum_filename} holds no SHA-256")
     return digest

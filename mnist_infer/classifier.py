@@ -1,12 +1,12 @@
-"""``Classifier``: the SDK. One image's way through it reads top to bottom in ``_framed``.
+"""``Classifier``: the SDK, a facade over the front end and two models.
 
-sources (what the caller gave, named) -> decoded image or MNIST array -> framing -> rows ->
-model -> views combined -> results. Each stage is a module of its own that hands its result
-back here and calls no other stage: ``sources`` names the inputs, ``images`` decodes, ``framing``
-frames, ``session`` runs the model, ``views`` scores framed image files at nine placements and
-combines them, ``results`` holds the answers.
+A digit: ``frontend.pipeline`` runs the front end (named input -> decoded image -> ink ->
+framed digit and line image) -> the digit model (``session``, at nine placements combined by
+``views``) gives the digit, and the line reader (``reader``, decoded by ``ctc``) checks that the
+image holds one digit -> ``results``. A number: ``frontend.pipeline`` makes the line image ->
+the line reader -> ``answer`` decodes it into a ``Reading``.
 
-The ``*_each`` methods, ``classify_framed`` and ``read_segmented`` keep one outcome per input in
+The ``*_each`` methods, ``classify_framed`` and ``read_lines`` keep one outcome per input in
 its place (``_in_place``): whatever stops one input, an unexpected exception included, is that
 input's named error, and the others are still scored together.
 
@@ -24,28 +24,26 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
-from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS
+from mnist_infer.answer import one_digit, reading_of, whole_line_digit
+from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
+from mnist_infer.ctc import Decoder
 from mnist_infer.errors import (
     InvalidInputError,
     MnistInferError,
     ModelError,
     NotADigitError,
+    SeveralDigitsError,
     named_error,
 )
-from mnist_infer.images import MAX_PIXELS, check_limit
-from mnist_infer.results import DigitReading, Prediction, Reading
-from mnist_infer.segmentation import Lattice, best_reading
+from mnist_infer.frontend.arrays import as_image, is_single_image_shape, to_pixels, validate_batch
+from mnist_infer.frontend.decode import MAX_PIXELS, check_limit
+from mnist_infer.frontend.line import Line
+from mnist_infer.frontend.pipeline import PreparedDigit, digit_source, line_source
+from mnist_infer.inputs import ImageInput, Source, each_source, names_for, sources_of
+from mnist_infer.line_check import check_line
+from mnist_infer.reader import ReaderInfo, ReaderSession
+from mnist_infer.results import Prediction, Reading
 from mnist_infer.session import DEFAULT_BATCH_SIZE, ModelInfo, ModelSession
-from mnist_infer.sources import (
-    ImageInput,
-    Source,
-    each_source,
-    frame_source,
-    lattice_source,
-    names_for,
-    sources_of,
-)
 from mnist_infer.views import combine_views, shifted_views
 
 __all__ = ["Classifier"]
@@ -54,9 +52,12 @@ __all__ = ["Classifier"]
 OneImage = Image.Image | str | os.PathLike[str] | bytes | bytearray | memoryview
 Probabilities = npt.NDArray[np.float32]
 Digits = npt.NDArray[np.int64]
+#: CTC decoding of the line reader's output: prefix beam search read more lines right than
+#: the best path on the benchmark's validation numbers (``benchmarks/read_numbers.py``).
+DEFAULT_DECODER: Decoder = "beam"
 #: Per row: whether it was framed from an image file (None: no row was).
 FromFile = npt.NDArray[np.bool_] | None
-#: One input's prepared form (a framed digit, a lattice) and its final outcome (a result).
+#: One input's prepared form (a framed digit, a line) and its final outcome (a result).
 _Prepared = TypeVar("_Prepared")
 _Outcome = TypeVar("_Outcome")
 
@@ -74,8 +75,12 @@ class Classifier:
     a digit" threshold, an image file whose best digit scores below it is a ``NotADigitError``
     (in ``predict``, ``classify``, ``classify_each``) rather than a confident wrong digit; False
     always answers the likeliest digit. Arrays are taken to be digits, as MNIST's are.
-    ``max_pixels``: larger images are refused from their header as possible decompression bombs
-    (default 40 megapixels).
+    An image file is also read by the line reader: ``SeveralDigitsError`` when it reads two
+    digits or more, and (with ``reject_non_digits``) ``NotADigitError`` when it reads none in
+    the ink. ``max_pixels``: larger images are refused from their header as possible
+    decompression bombs (default 40 megapixels). ``reader``: path to a line reader honouring
+    ``ReaderContract``; None loads the shipped one (SHA-256 checked) on first use.
+    ``decoder``: "beam" (CTC prefix beam search) or "greedy" (the best path).
     """
 
     def __init__(
@@ -88,19 +93,32 @@ class Classifier:
         shift_views: bool = True,
         reject_non_digits: bool = True,
         max_pixels: int = MAX_PIXELS,
+        reader: str | os.PathLike[str] | None = None,
+        decoder: Decoder = DEFAULT_DECODER,
     ) -> None:
         self._max_pixels = check_limit(max_pixels, "max_pixels")
         self._shift_views = _flag(shift_views, "shift_views")
-        reject_non_digits = _flag(reject_non_digits, "reject_non_digits")
+        self._reject_non_digits = _flag(reject_non_digits, "reject_non_digits")
+        if decoder not in ("beam", "greedy"):
+            raise InvalidInputError(f"decoder must be 'beam' or 'greedy', got {decoder!r:.60}")
+        self._decoder: Decoder = decoder
         self._session = ModelSession(
             model, threads=threads, providers=providers, batch_size=batch_size
         )
-        self._threshold = self.info.not_digit_threshold if reject_non_digits else None
+        self._threshold = self.info.not_digit_threshold if self._reject_non_digits else None
+        self._reader = ReaderSession(
+            reader, threads=self._session.threads, providers=self._session.providers
+        )
 
     @property
     def info(self) -> ModelInfo:
         """The loaded model's file, checksum, contract, accuracy figures and versions."""
         return self._session.info
+
+    @property
+    def reader_info(self) -> ReaderInfo:
+        """The line reader's file, checksum and figures (it is loaded if it was not yet)."""
+        return self._reader.info
 
     def __repr__(self) -> str:
         return (
@@ -160,46 +178,106 @@ class Classifier:
         programming error, and raises.
         """
         sources = each_source(inputs, names)
-        framed = [
-            _attempt(source.name, frame_source, source, max_pixels=self._max_pixels)
+        prepared = [
+            _attempt(source.name, digit_source, source, max_pixels=self._max_pixels)
             for source in sources
         ]
-
-        def score(good: list[int]) -> list[Prediction | MnistInferError]:
-            rows = _rows_of(framed, good)
-            from_file = np.array([sources[index].from_file for index in good], dtype=np.bool_)
-            return self._outcomes(rows, from_file, [sources[index].name for index in good])
-
-        return _in_place(framed, [source.name for source in sources], score)
+        return self._classify_prepared(prepared, [source.name for source in sources])
 
     def classify_framed(
         self,
-        images: np.ndarray | Sequence[np.ndarray | MnistInferError],
+        images: np.ndarray | Sequence[np.ndarray | PreparedDigit | MnistInferError],
         names: Sequence[str] | None = None,
     ) -> list[Prediction | MnistInferError]:
-        """Classify digits that ``preprocess`` framed from image files, each outcome in its place.
+        """Classify digits prepared in other processes, each outcome in its place.
 
-        ``images``: [N, 28, 28] or [N, 784] float32 in [0, 1], as ``preprocess`` returns them
-        (for example framed in other processes), or a sequence of such (28, 28) digits where
-        the error that stopped an input may stand in its place (it is returned there, named).
-        They are scored as image files are: at nine one-pixel placements unless the classifier
-        was made with ``shift_views=False``. ``names`` (default "item i") name the digits in
-        errors. Raises ``InvalidInputError`` for what ``preprocess`` cannot have made.
+        ``images``: what ``prepare_digit`` returns (a ``PreparedDigit``: the framed digit and
+        its line, which the line reader checks as ``predict`` does), or digits ``preprocess``
+        framed from image files ((28, 28) arrays, or one [N, 28, 28] or [N, 784] float32 array
+        in [0, 1]: not checked), in a sequence where the error that stopped an input may stand
+        in its place (it is returned there, named). Digits framed from image files are scored
+        at nine one-pixel placements unless the classifier was made with ``shift_views=False``.
+        ``names`` (default "item i") name the digits in errors. Raises ``InvalidInputError``
+        for what neither can have made.
         """
         items = _framed_items(images)
         labels = names_for(names, len(items), lambda index: f"item {index}")
-        digits = [
-            item if isinstance(item, MnistInferError) else as_image(item, name=label)
-            for item, label in zip(items, labels, strict=True)
-        ]
+        prepared: list[PreparedDigit | MnistInferError] = []
+        for item, label in zip(items, labels, strict=True):
+            if isinstance(item, np.ndarray):
+                prepared.append(PreparedDigit(as_image(item, name=label), None))
+            elif isinstance(item, PreparedDigit):
+                prepared.append(_checked_prepared(item, label))
+            else:
+                prepared.append(item)
+        return self._classify_prepared(prepared, labels)
+
+    def _classify_prepared(
+        self, prepared: Sequence[PreparedDigit | MnistInferError], names: Sequence[str]
+    ) -> list[Prediction | MnistInferError]:
+        """Score the prepared digits together; the line reader checks those with a line."""
 
         def score(good: list[int]) -> list[Prediction | MnistInferError]:
-            rows = _rows_of(digits, good)
-            return self._outcomes(
-                rows, np.ones(len(good), dtype=np.bool_), [labels[index] for index in good]
+            digits = [item for index in good if isinstance(item := prepared[index], PreparedDigit)]
+            rows = np.stack([digit.framed for digit in digits]).reshape(len(digits), NUM_PIXELS)
+            from_file = np.array([digit.from_file for digit in digits], dtype=np.bool_)
+            labels = [names[index] for index in good]
+            outcomes = self._outcomes(rows.astype(np.float32, copy=False), from_file, labels)
+            answers = np.array(
+                [
+                    o.probabilities if isinstance(o, Prediction) else (0.0,) * NUM_CLASSES
+                    for o in outcomes
+                ],
+                np.float32,
             )
+            checks = self._line_checks([digit.line for digit in digits], labels, answers)
+            pairs = zip(outcomes, checks, strict=True)
+            return [_first_error(outcome, check) for outcome, check in pairs]
 
-        return _in_place(digits, labels, score)
+        return _in_place(prepared, names, score)
+
+    def _line_checks(
+        self,
+        lines: Sequence[Line | None],
+        names: Sequence[str],
+        answers: npt.NDArray[np.float32],
+    ) -> list[MnistInferError | None]:
+        """Read each image's line: the error that says it is not one digit, else None.
+
+        ``answers``: the digit model's ten probabilities per image. ``SeveralDigitsError`` when
+        the reader reads several digits, ``NotADigitError`` (with ``reject_non_digits``) for a
+        row of identical marks or when it reads none and the digit model's digit gets no
+        support either (``mnist_infer.line_check``). All lines go through the reader in one
+        call; None (an MNIST array) is not checked.
+        """
+        checks: list[MnistInferError | None] = [None] * len(lines)
+        present = [index for index, line in enumerate(lines) if line is not None]
+        if not present:
+            return checks
+        scores = self._reader.log_probs([lines[index].image for index in present])  # type: ignore[union-attr]
+        for index, log_probs in zip(present, scores, strict=True):
+            line = lines[index]
+            assert line is not None
+            if not np.isfinite(log_probs).all():
+                checks[index] = _not_finite(names[index], "line reader")
+                continue
+            verdict = check_line(line, log_probs, self._decoder, answers[index])
+            if verdict.several:
+                checks[index] = SeveralDigitsError(
+                    f"{names[index]}: holds {verdict.several} digits side by side, not one; read "
+                    "a number with Classifier.read (mnist-infer read)",
+                    verdict.several,
+                )
+            elif verdict.marks and self._reject_non_digits:
+                checks[index] = NotADigitError(
+                    f"{names[index]}: not a digit: a row of {verdict.marks} identical marks "
+                    "(bars, ticks), not digits written by hand"
+                )
+            elif verdict.nothing and self._reject_non_digits:
+                checks[index] = NotADigitError(
+                    f"{names[index]}: not a digit (the line reader reads no digit in its ink)"
+                )
+        return checks
 
     def predict_proba_framed(self, images: np.ndarray) -> Probabilities:
         """Return (N, 10) probabilities for digits that ``preprocess`` framed from image files.
@@ -222,15 +300,17 @@ class Classifier:
         """Read the written number in one image (a ``Reading``), or in each of a list of them.
 
         Takes what ``classify`` takes (a path, bytes, a PIL image) and 2-D arrays of any size.
-        One line of digits is read left to right; the digits are found by recognition (see
-        ``mnist_infer.segmentation``). Raises the first input's error: ``NoDigitFoundError``
-        when there is no ink, its subclass ``NotALineError`` when the ink is not one line, and
-        ``LineTooLongError`` for an image too long for its height to read.
+        One line of digits is read left to right by the line reader (``mnist_infer.frontend.line``
+        makes its image). Raises the first input's error: ``NoDigitFoundError`` when there is
+        no ink, its subclass ``NotALineError`` when the ink is not one line, its subclass
+        ``NotADigitError`` when the reader reads no digit in the ink, and ``LineTooLongError``
+        for an image more than ``mnist_infer.frontend.line.MAX_ASPECT`` times longer than it is
+        tall.
         """
         sources, single = sources_of(x)
-        lattices = [lattice_source(source, max_pixels=self._max_pixels) for source in sources]
+        lines = [line_source(source, max_pixels=self._max_pixels) for source in sources]
         readings = self._read_all(
-            lattices, [source.name for source in sources], [_path_of(s) for s in sources]
+            lines, [source.name for source in sources], [_path_of(s) for s in sources]
         )
         for reading in readings:
             if isinstance(reading, MnistInferError):
@@ -243,29 +323,29 @@ class Classifier:
     ) -> list[Reading | MnistInferError]:
         """Read each input on its own: a bad one yields its error in its place, never a raise.
 
-        As ``classify_each``: every input's candidates still go through the model together.
+        As ``classify_each``: every input's line still goes through the reader together.
         """
         sources = each_source(inputs, names)
         built = [
-            _attempt(source.name, lattice_source, source, max_pixels=self._max_pixels)
+            _attempt(source.name, line_source, source, max_pixels=self._max_pixels)
             for source in sources
         ]
         paths = [source.name if names is not None else _path_of(source) for source in sources]
         return self._read_all(built, [source.name for source in sources], paths)
 
-    def read_segmented(
+    def read_lines(
         self,
-        lattices: Sequence[Lattice | MnistInferError],
+        lines: Sequence[Line | MnistInferError],
         names: Sequence[str | None] | None = None,
     ) -> list[Reading | MnistInferError]:
-        """Read numbers that ``mnist_infer.segment`` cut into candidates (in other processes).
+        """Read numbers whose lines ``mnist_infer.prepare_line`` made (in other processes).
 
-        ``lattices``: ``Lattice`` objects, where the error that stopped an input may stand in
-        its place (it is returned there, named). ``names`` (default None) become the readings'
+        ``lines``: ``Line`` objects, where the error that stopped an input may stand in its
+        place (it is returned there, named). ``names`` (default None) become the readings'
         ``path`` and start their errors (an input without a name is "item i" in errors).
         Raises ``InvalidInputError`` for an item that is neither.
         """
-        items = _lattice_items(lattices)
+        items = _line_items(lines)
         given = list(names) if isinstance(names, Iterable) and not isinstance(names, str) else names
         labels = names_for(given, len(items), lambda index: f"item {index}", none_allowed=True)
         paths = list(given) if isinstance(given, list) else [None] * len(items)
@@ -273,92 +353,117 @@ class Classifier:
 
     def _read_all(
         self,
-        items: Sequence[Lattice | MnistInferError],
+        items: Sequence[Line | MnistInferError],
         names: Sequence[str],
         paths: Sequence[str | None],
     ) -> list[Reading | MnistInferError]:
-        """Score every candidate of every good lattice in one go; each outcome in its place."""
+        """Read every good line in one reader call; each outcome in its place."""
 
         def score(good: list[int]) -> list[Reading | MnistInferError]:
-            lattices = [item for index in good if isinstance(item := items[index], Lattice)]
-            framed = np.concatenate([lattice.framed for lattice in lattices])
-            rows = framed.reshape(len(framed), NUM_PIXELS)
-            probabilities = self._probabilities(rows, np.ones(len(rows), dtype=np.bool_))
-            readings: list[Reading | MnistInferError] = []
-            start = 0
-            for index, lattice in zip(good, lattices, strict=True):
-                block = probabilities[start : start + len(lattice.candidates)]
-                start += len(lattice.candidates)
-                readings.append(
-                    _attempt(
-                        names[index], self._reading, lattice, block, paths[index], names[index]
-                    )
-                )
-            return readings
+            lines = [item for index in good if isinstance(item := items[index], Line)]
+            scores = self._reader.log_probs([line.image for line in lines])
+            readings = [
+                _attempt(names[index], self._reading, line, log_probs, paths[index], names[index])
+                for index, line, log_probs in zip(good, lines, scores, strict=True)
+            ]
+            return self._one_digit_answers(readings, lines, scores, [paths[i] for i in good])
 
         return _in_place(items, names, score)
 
+    def _one_digit_answers(
+        self,
+        readings: list[Reading | MnistInferError],
+        lines: Sequence[Line],
+        scores: Sequence[npt.NDArray[np.float32]],
+        paths: Sequence[str | None],
+    ) -> list[Reading | MnistInferError]:
+        """Give each line narrow enough to be one digit ``predict``'s answer, when it is one.
+
+        ``predict``'s check (``mnist_infer.line_check``) judges each line framed for the digit
+        model: unless it finds several digits, a row of marks or no digit, the line is one digit
+        and the digit model says which (at nine placements). The line reader says how many digits
+        there are, the digit model which one: ``read`` and ``predict`` agree on one digit.
+        """
+        chosen = [index for index, line in enumerate(lines) if line.digit is not None]
+        if not chosen:
+            return readings
+        rows = np.stack([digit for index in chosen if (digit := lines[index].digit) is not None])
+        probabilities = self._probabilities(
+            rows.reshape(len(rows), NUM_PIXELS), np.ones(len(rows), dtype=np.bool_)
+        )
+        answered = list(readings)
+        for index, row, digit in zip(chosen, probabilities, rows, strict=True):
+            reading, line = readings[index], lines[index]
+            if not np.isfinite(row).all() or not np.isfinite(scores[index]).all():
+                continue
+            verdict = check_line(line, scores[index], self._decoder, row)
+            if verdict.several or verdict.marks or verdict.nothing:
+                continue
+            if isinstance(reading, Reading) and len(reading.digits) == 1:
+                answered[index] = one_digit(reading, row, digit)
+            else:
+                answered[index] = whole_line_digit(line, row, digit, paths[index])
+        return answered
+
     def _reading(
-        self, lattice: Lattice, probabilities: Probabilities, path: str | None, name: str
+        self, line: Line, log_probs: npt.NDArray[np.float32], path: str | None, name: str
     ) -> Reading | MnistInferError:
-        """Choose one lattice's digits from its candidates' probabilities; or say why not."""
-        if not np.isfinite(probabilities).all():
-            return _not_finite(name)
-        best = probabilities.max(axis=1).astype(np.float64)
-        chosen = best_reading(lattice, np.log(np.maximum(best, 1e-30)))
-        digits = []
-        for position, index in enumerate(chosen):
-            row = probabilities[index]
-            if self._threshold is not None and float(row.max()) < self._threshold:
-                return _not_a_digit(f"{name}: digit {position + 1}", row, self._threshold)
-            prediction = Prediction.from_probabilities(row)
-            digits.append(
-                DigitReading(
-                    digit=prediction.digit,
-                    confidence=prediction.confidence,
-                    probabilities=prediction.probabilities,
-                    box=lattice.candidates[index].box,
-                    framed=lattice.framed[index],
-                )
-            )
-        confidence = float(np.prod([digit.confidence for digit in digits]))
-        text = "".join(str(digit.digit) for digit in digits)
-        return Reading(path=path, text=text, confidence=confidence, digits=tuple(digits))
+        """Decode one line's log-probabilities into its reading; or say why there is none."""
+        if not np.isfinite(log_probs).all():
+            return _not_finite(name, "line reader")
+        return reading_of(line, log_probs, self._decoder, path, name)
 
     # --- the pipeline ---------------------------------------------------------------------
 
     def _answer(self, x: object, *, decide: bool = True) -> tuple[Probabilities, bool]:
         """Probabilities for each input of ``x`` (raising on any bad one), and whether x was one.
 
-        With ``decide``, an image file the model does not see a digit in raises too.
+        An image file the line reader reads several digits in raises ``SeveralDigitsError``;
+        with ``decide``, one it reads no digit in, or the digit model does not see a digit in,
+        raises ``NotADigitError``.
         """
-        rows, single, from_file, names = self._framed(x)
+        rows, single, from_file, names, lines = self._framed(x)
         probabilities = self._probabilities(rows, from_file)
         _check_finite(probabilities, names)
+        names_of = [names(index) for index in range(len(lines))]
+        checks = self._line_checks(lines, names_of, probabilities)
+        doubtful = np.zeros(len(rows), dtype=np.bool_)
         if decide and self._threshold is not None and from_file is not None:
             doubtful = from_file & (probabilities.max(axis=1) < self._threshold)
-            if doubtful.any():
-                index = int(np.flatnonzero(doubtful)[0])
+        for index, check in enumerate(checks):
+            # Several digits first (the digit model's doubt is no news then), then its doubt
+            # (its message names the closest digit), then the reader finding no digit.
+            if isinstance(check, SeveralDigitsError):
+                raise check
+            if doubtful[index]:
+                assert self._threshold is not None
                 raise _not_a_digit(names(index), probabilities[index], self._threshold)
+            if check is not None and decide:
+                raise check
         return probabilities, single
 
-    def _framed(self, x: object) -> tuple[np.ndarray, bool, FromFile, Callable[[int], str]]:
+    def _framed(
+        self, x: object
+    ) -> tuple[np.ndarray, bool, FromFile, Callable[[int], str], list[Line | None]]:
         """Return the [N, 784] pixels of ``x``, and what the rest of the pipeline needs to know.
 
-        That is: whether ``x`` was one input, which rows came from image files, and a function
-        naming row i for messages. A numpy array is one MNIST image or a batch of them and goes
-        to the model as it is; any other input is named (``sources``), decoded (``images``) and
-        framed (``framing``).
+        That is: whether ``x`` was one input, which rows came from image files, a function
+        naming row i for messages, and each image file's line for the reader's check. A numpy
+        array is one MNIST image or a batch of them and goes to the model as it is; any other
+        input runs through the front end (``frontend.pipeline``).
         """
         if isinstance(x, np.ndarray):
             rows = validate_batch(x)  # named "array" in errors
-            return rows, is_single_image_shape(x.shape), None, lambda i: f"array row {i}"
+            return rows, is_single_image_shape(x.shape), None, lambda i: f"array row {i}", []
         sources, single = sources_of(x)
         from_file = np.array([source.from_file for source in sources], dtype=np.bool_)
         rows = np.empty((len(sources), NUM_PIXELS), dtype=np.float32)
+        lines: list[Line | None] = []
         for index, source in enumerate(sources):
-            rows[index] = frame_source(source, max_pixels=self._max_pixels).ravel()
-        return rows, single, from_file, lambda i: sources[i].name
+            prepared = digit_source(source, max_pixels=self._max_pixels)
+            rows[index] = prepared.framed.ravel()
+            lines.append(prepared.line)
+        return rows, single, from_file, lambda i: sources[i].name, lines
 
     def _outcomes(
         self, rows: np.ndarray, from_file: FromFile, names: Sequence[str]
@@ -434,57 +539,96 @@ def _rows_of(items: Sequence[object], good: list[int]) -> npt.NDArray[np.float32
     return np.stack(digits).reshape(len(digits), NUM_PIXELS).astype(np.float32, copy=False)
 
 
-def _framed_items(images: object) -> list[np.ndarray | MnistInferError]:
+def _framed_items(images: object) -> list[np.ndarray | PreparedDigit | MnistInferError]:
     """Return the digits given to ``classify_framed``, one per item: an array's rows, or a list."""
     if isinstance(images, np.ndarray):
         return list(to_pixels(images, name="images").reshape(-1, IMAGE_SIDE, IMAGE_SIDE))
     if isinstance(images, (str, bytes)) or not isinstance(images, Sequence):
         raise InvalidInputError(
-            f"images: expected framed digits, [N, 28, 28] or [N, 784] float32 in [0, 1] as "
-            f"preprocess returns them, got {type(images).__name__}"
+            f"images: expected prepared digits (prepare_digit), or framed digits as preprocess "
+            f"returns them ([N, 28, 28] or [N, 784] float32 in [0, 1]), got "
+            f"{type(images).__name__}"
         )
+    kinds = (np.ndarray, PreparedDigit, MnistInferError)
     for index, item in enumerate(images):
-        if not isinstance(item, (np.ndarray, MnistInferError)):
+        if not isinstance(item, kinds):
             raise InvalidInputError(
-                f"images: item {index} ({type(item).__name__}) is not a framed digit (a "
-                "(28, 28) array from preprocess) or the MnistInferError that stopped it"
+                f"images: item {index} ({type(item).__name__}) is not a prepared digit (from "
+                "prepare_digit), a framed digit (a (28, 28) array from preprocess) or the "
+                "MnistInferError that stopped it"
             )
     if not images:
         raise InvalidInputError("images: empty batch; expected at least one framed digit")
-    return [item for item in images if isinstance(item, (np.ndarray, MnistInferError))]
+    return [item for item in images if isinstance(item, kinds)]
 
 
-def _lattice_items(lattices: object) -> list[Lattice | MnistInferError]:
-    """Check what ``read_segmented`` was given: a sequence of lattices or errors."""
-    if isinstance(lattices, (str, bytes, Lattice)) or not isinstance(lattices, Sequence):
+def _first_error(
+    outcome: Prediction | MnistInferError, check: MnistInferError | None
+) -> Prediction | MnistInferError:
+    """Return one image's outcome, errors in ``Classifier._answer``'s order.
+
+    Several digits, then the digit model's answer or error, then the reader finding no digit.
+    """
+    if isinstance(check, SeveralDigitsError) and not isinstance(outcome, ModelError):
+        return check
+    if isinstance(outcome, MnistInferError) or check is None:
+        return outcome
+    return check
+
+
+def _checked_prepared(item: PreparedDigit, label: str) -> PreparedDigit:
+    """Check a ``PreparedDigit`` given to ``classify_framed``: as ``prepare_digit`` makes them."""
+    framed, line = item.framed, item.line
+    whole = (
+        isinstance(framed, np.ndarray)
+        and framed.dtype == np.float32
+        and framed.shape == (IMAGE_SIDE, IMAGE_SIDE)
+        and bool(np.isfinite(framed).all())
+        and (line is None or _is_whole_line(line))
+    )
+    if not whole:
         raise InvalidInputError(
-            f"lattices: expected a sequence of Lattice (from mnist_infer.segment), "
-            f"got {type(lattices).__name__}"
+            f"images: {label} is a malformed PreparedDigit (prepare_digit makes a (28, 28) "
+            "float32 digit and a Line)"
         )
-    items: list[Lattice | MnistInferError] = []
-    for index, item in enumerate(lattices):
+    return item
+
+
+def _line_items(lines: object) -> list[Line | MnistInferError]:
+    """Check what ``read_lines`` was given: a sequence of lines or errors."""
+    if isinstance(lines, (str, bytes, Line)) or not isinstance(lines, Sequence):
+        raise InvalidInputError(
+            f"lines: expected a sequence of Line (from mnist_infer.prepare_line), "
+            f"got {type(lines).__name__}"
+        )
+    items: list[Line | MnistInferError] = []
+    for index, item in enumerate(lines):
         if isinstance(item, MnistInferError):
             items.append(item)
             continue
-        if not isinstance(item, Lattice) or not _is_whole(item):
-            what = type(item).__name__ if not isinstance(item, Lattice) else "a malformed Lattice"
+        if not isinstance(item, Line) or not _is_whole_line(item):
+            what = type(item).__name__ if not isinstance(item, Line) else "a malformed Line"
             raise InvalidInputError(
-                f"lattices: item {index} ({what}) is not a Lattice from mnist_infer.segment "
+                f"lines: item {index} ({what}) is not a Line from mnist_infer.prepare_line "
                 "or the MnistInferError that stopped it"
             )
         items.append(item)
     return items
 
 
-def _is_whole(lattice: Lattice) -> bool:
-    """Whether a lattice holds one framed (28, 28) float32 digit per candidate, as segment makes."""
-    framed = lattice.framed
+def _is_whole_line(line: Line) -> bool:
+    """Whether a line's image is float32 [HEIGHT, W] in [0, 1], W a multiple of STRIDE."""
+    image = line.image
     return (
-        isinstance(framed, np.ndarray)
-        and framed.dtype == np.float32
-        and framed.shape == (len(lattice.candidates), IMAGE_SIDE, IMAGE_SIDE)
-        and len(lattice.candidates) > 0
-        and bool(np.isfinite(framed).all())
+        isinstance(image, np.ndarray)
+        and image.dtype == np.float32
+        and image.ndim == 2
+        and image.shape[0] == ReaderContract.HEIGHT
+        and image.shape[1] >= ReaderContract.MIN_WIDTH
+        and image.shape[1] % ReaderContract.STRIDE == 0
+        and bool(np.isfinite(image).all())
+        and float(image.min()) >= 0.0
+        and float(image.max()) <= 1.0
     )
 
 
@@ -514,7 +658,8 @@ def _not_a_digit(name: str, row: npt.NDArray[np.float32], threshold: float) -> N
     )
 
 
-def _not_finite(name: str) -> ModelError:
+def _not_finite(name: str, model: str = "model") -> ModelError:
     return ModelError(
-        f"{name}: the model's output is not finite (NaN or infinity), so it gives no probabilities"
+        f"{name}: the {model}'s output is not finite (NaN or infinity), so it gives no "
+        "probabilities"
     )

@@ -29,7 +29,7 @@ class SeveralDigitsError(InvalidImageError):
     """An image holding several digits side by side where one digit was asked for.
 
     ``predict`` and ``classify`` read one digit; ``Classifier.read`` reads a whole number.
-    ``count`` is how many digits the front end found.
+    ``count`` is how many digits the line reader read.
     """
 
     def __init__(self, message: str, count: int = 2) -> None:
@@ -44,7 +44,7 @@ class LineTooLongError(InvalidImageError):
     """An image too long for its height to read as one line: its strokes would not survive.
 
     The message gives the image's size and the longest aspect ratio read (``MAX_ASPECT`` in
-    ``mnist_infer.segmentation``); crop to the number, or read a long number in parts.
+    ``mnist_infer.frontend.line``); crop to the number, or read a long number in parts.
     """
 
 
@@ -55,8 +55,9 @@ class NoDigitFoundError(MnistInferError):
 class NotADigitError(NoDigitFoundError):
     """The image holds ink, but the model does not see a digit in it (a letter, a tick, a mark).
 
-    Raised when the model's highest probability falls below the threshold its card gives; the
-    message names the closest digit and its probability.
+    Raised when the line reader reads no digit in the ink, or the digit model's highest
+    probability falls below the threshold its card gives (the message then names the closest
+    digit and its probability).
     """
 
 

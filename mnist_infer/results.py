@@ -66,8 +66,10 @@ class Prediction:
 class DigitReading:
     """One digit of a reading: the digit, its probability, all ten, where it is, what was read.
 
-    ``box`` is (x0, y0, x1, y1) in the source image's pixels (x1 and y1 exclusive); ``framed``
-    the (28, 28) float32 MNIST framing the model scored.
+    ``probabilities`` are the line reader's, over 0-9, in the column where the digit peaks;
+    ``box`` is (x0, y0, x1, y1) in the source image's pixels (x1 and y1 exclusive): the ink
+    between the digit's neighbours; ``framed`` the columns of the line image the digit was read
+    in, float32 (32, w), ink = 1.
     """
 
     digit: int
@@ -85,21 +87,25 @@ class DigitReading:
 class Reading:
     """A written number read left to right: its text, how sure the whole reading is, each digit.
 
-    ``confidence`` is the product of the digits' confidences: the chance, as far as the model
-    can tell, that every digit of the text is right. ``path`` names the input (None for one
-    given as pixels or bytes).
+    ``confidence`` is the product of the digits' confidences, scaled by the share of the line's
+    ink the digits account for: the chance, as far as the reader can tell, that every digit of
+    the text is right and nothing else is written on the line. ``unread`` holds the boxes
+    (x0, y0, x1, y1, source pixels) of ink the reader read no digit in (a point, a letter, a
+    mark). ``path`` names the input (None for one given as pixels or bytes).
     """
 
     path: str | None
     text: str
     confidence: float
     digits: tuple[DigitReading, ...]
+    unread: tuple[tuple[int, int, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        """Return the JSON form: ``{"path", "text", "confidence", "digits": [...]}``."""
+        """Return the JSON form: ``{"path", "text", "confidence", "digits": [...], "unread"}``."""
         return {
             "path": self.path,
             "text": self.text,
             "confidence": self.confidence,
             "digits": [digit.to_dict() for digit in self.digits],
+            "unread": [list(box) for box in self.unread],
         }

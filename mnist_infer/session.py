@@ -21,7 +21,6 @@ from mnist_infer import _version
 from mnist_infer._cores import MAX_WORKERS, usable_cores
 from mnist_infer._model_files import ModelFile, read_model_file
 from mnist_infer._onnxruntime import onnxruntime as ort
-from mnist_infer.arrays import is_model_ready, normalise_rows
 from mnist_infer.contract import (
     CONTRACT_VERSION,
     INPUT_NAME,
@@ -31,12 +30,14 @@ from mnist_infer.contract import (
     MetadataKey,
 )
 from mnist_infer.errors import InvalidInputError, ModelError
+from mnist_infer.frontend.arrays import is_model_ready, normalise_rows
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_PROVIDERS",
     "ModelInfo",
     "ModelSession",
+    "create_session",
     "default_threads",
 ]
 
@@ -140,7 +141,7 @@ class ModelSession:
         self.providers = _provider_names(providers)
         self.batch_size = batch_size
         model_file = read_model_file(model)
-        self._session = _create_session(
+        self._session = create_session(
             model_file.data, model_file.location, self.threads, self.providers
         )
         self._output_names = [OUTPUT_NAME]
@@ -229,9 +230,10 @@ def _provider_names(providers: str | Sequence[str] | None) -> tuple[str, ...]:
     return checked
 
 
-def _create_session(
+def create_session(
     data: bytes, location: str, threads: int, providers: tuple[str, ...]
 ) -> ort.InferenceSession:
+    """Create an onnxruntime session over a model's bytes (quiet, one inter-op thread)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

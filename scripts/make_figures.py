@@ -23,13 +23,12 @@ from PIL import Image, ImageOps
 
 from benchmarks.number_images import number_rng, write_number
 from benchmarks.realistic_images import VARIATIONS, render_phone_photo, variation_rng
-from mnist_infer import Classifier, segment
-from mnist_infer.clutter import remove_clutter
-from mnist_infer.framing import frame_digit
-from mnist_infer.images import load_image
-from mnist_infer.levels import ink_levels
-from mnist_infer.pieces import find_pieces
-from mnist_infer.segmentation import analysis_side
+from mnist_infer import Classifier, prepare_line
+from mnist_infer.contract import ReaderContract
+from mnist_infer.frontend.decode import load_image
+from mnist_infer.frontend.framing import frame_digit
+from mnist_infer.reader import ReaderSession
+from mnist_infer.session import DEFAULT_PROVIDERS
 from train.data import load_mnist
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -152,9 +151,13 @@ def naive_figure(
 def reading_figure(
     images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8], classifier: Classifier
 ) -> None:
-    """A number in three spacings: the file, its ink pieces and cuts, the digits read."""
+    """A number in three spacings: the file with the boxes read, the line image the reader
+    saw, its per-column probabilities, and the digits read."""
     rows = (("spaced", "scan", 3), ("close", "photo", 4), ("touching", "canvas", 4))
-    figure, axes = plt.subplots(len(rows), 3, figsize=(11, 2.3 * len(rows)))
+    reader = ReaderSession(None, threads=1, providers=DEFAULT_PROVIDERS)
+    figure, axes = plt.subplots(
+        len(rows), 3, figsize=(12, 2.4 * len(rows)), gridspec_kw={"width_ratios": [3, 3, 2]}
+    )
     for row, ((spacing, style, length), line) in enumerate(zip(rows, axes, strict=True)):
         rng = number_rng(2, row)
         chosen = range(10 * row, 10 * row + length)  # test digits in order: not picked
@@ -162,27 +165,25 @@ def reading_figure(
                                         [int(labels[i]) for i in chosen],
                                         spacing, style, rng, height=64.0)  # fmt: skip
         data = rendered.to_bytes()
-        picture = _viewable(data)
         reading = classifier.read(data)
-        _show(line[0], picture, f"{spacing}, {style}: written {number.text}")
+        _show(line[0], _viewable(data), f"{spacing}, {style}: written {number.text}")
         for digit in reading.digits:
             x0, y0, x1, y1 = digit.box
             box = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="tab:red")
             line[0].add_patch(box)
-        decoded = load_image(data)
-        levels = ink_levels(decoded, side=analysis_side(decoded.size))
-        found = find_pieces(levels, remove_clutter(levels.evidence.mask))
-        line[1].imshow(np.where(found.mask, found.labels, 0), cmap="tab20", interpolation="nearest")
-        lattice = segment(data)
-        scale = levels.scale / levels.source_scale
-        for candidate in lattice.candidates:
-            if candidate.stop == candidate.start + 1 and candidate.start > 0:
-                line[1].axvline(candidate.box[0] * scale, color="white", linewidth=0.8)
-        parts = f"{lattice.atoms} parts, {len(lattice.candidates)} candidates"
-        line[1].set_title(f"ink pieces, {parts}", fontsize=9)
-        line[1].set_xticks([])
-        line[1].set_yticks([])
-        strip = np.concatenate([digit.framed for digit in reading.digits], axis=1)
+        seen = prepare_line(data)
+        (log_probs,) = reader.log_probs([seen.image])
+        columns = np.exp(log_probs).T  # [11, T]: ten digits and the blank, per column
+        stride = ReaderContract.STRIDE
+        width = seen.image.shape[1]
+        scores = np.repeat(np.repeat(columns, 3, axis=0), stride, axis=1)
+        picture = np.concatenate([seen.image, np.zeros((2, width), np.float32), scores])
+        _show(line[1], picture, "the line image; under it each column's probabilities")
+        line[1].set_yticks([32 + 2 + 3 * k + 1 for k in range(11)])
+        line[1].set_yticklabels([*ReaderContract.ALPHABET, "blank"], fontsize=6)
+        strip = np.concatenate(
+            [np.pad(digit.framed, ((0, 0), (0, 3))) for digit in reading.digits], axis=1
+        )
         _show(line[2], strip, f"read {reading.text!r} at {reading.confidence:.1%}")
     figure.tight_layout()
     figure.savefig(OUT / "reading.png", dpi=80)

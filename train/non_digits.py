@@ -17,9 +17,9 @@ list of marks:
   over (``digits`` must be given; other families take their place otherwise).
 
 Everything but the overlays is drawn with a pressure-varying pen at 4x on a 112x112 canvas,
-reduced to 56x56 and framed by the SDK's own ``mnist_infer.framing.frame_digit``: the model then
-sees exactly what it will see of such a mark in a user's file (small specks dropped, strokes
-brought into MNIST's width range, ink box fitted into 20x20, centre of mass at the centre).
+reduced to 56x56 and framed by the SDK's own ``mnist_infer.frontend.framing.frame_digit``: the
+model then sees exactly what it will see of such a mark in a user's file (small specks dropped,
+strokes brought into MNIST's width range, ink box fitted into 20x20, centre of mass at the centre).
 Overlays are made of framed MNIST digits and re-framed with ``train.augment.reframe``.
 
 These are the **training-time** generators and fonts. The held-out suite
@@ -48,7 +48,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.framing import frame_digit
+from mnist_infer.frontend.framing import frame_digit
 from train.augment import reframe
 
 #: Letters and symbols that are not written like any digit.
@@ -120,8 +120,9 @@ def covered(path: str, characters: str) -> str:
 def frame_canvases(canvases: list[Image.Image]) -> torch.Tensor:
     """Frame 112x112 ink canvases ('L', 255 = ink) as the SDK frames a file: [N, 784] in [0, 1].
 
-    Each canvas is area-averaged to 56x56 and framed by ``mnist_infer.framing.frame_digit``; a
-    canvas in which the SDK finds no digit comes back blank.
+    Each canvas is area-averaged to 56x56 and framed by
+    ``mnist_infer.frontend.framing.frame_digit``; a canvas in which the SDK finds no digit comes
+    back blank.
     """
     framed = np.zeros((len(canvases), 28 * 28), dtype=np.float32)
     for index, canvas in enumerate(canvases):

@@ -18,7 +18,7 @@ from mnist_infer.cli.console import (
     write_line,
 )
 from mnist_infer.cli.inputs import expand_paths, is_folder
-from mnist_infer.cli.predicting import prepare_entry
+from mnist_infer.cli.predicting import prepared
 
 __all__ = ["OUTPUT_FORMATS", "STDOUT_NAME", "run_preprocess"]
 
@@ -47,8 +47,10 @@ def run_preprocess(source: str, output: str, *, scale: int = 1) -> int:
     if is_folder(source):
         error_line(f"{source}: is a folder; preprocess takes one image file")
         return 1
+    from mnist_infer import preprocess
+
     entry = expand_paths([source], recursive=False)[0]
-    framed = prepare_entry(entry)
+    framed = prepared(entry, preprocess)
     if isinstance(framed, str):
         error_line(framed)
         return 1

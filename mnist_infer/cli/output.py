@@ -157,4 +157,6 @@ class ReadingTable(_Table):
             self._add_error(label, outcome)
             return
         digits = " ".join(f"{d.digit} ({d.confidence:.0%})" for d in outcome.digits)
+        if outcome.unread:
+            digits += f"; {len(outcome.unread)} mark(s) not read as digits"
         self.rows.append((printable(label), outcome.text, f"{outcome.confidence:.2%}", digits, ""))

@@ -1,8 +1,9 @@
 """``mnist-infer predict``: classify every input and print one result per input, in order.
 
-Inputs are decoded and framed in worker processes when there are enough files to pay for them
-(``mnist_infer.preprocess`` does that work; it never imports onnxruntime), and scored in this
-process by one ``Classifier``, block by block, so output starts before a large folder is done.
+Inputs are decoded, framed and made into line images in worker processes when there are enough
+files to pay for them (``mnist_infer.prepare_digit`` does that work; it never imports
+onnxruntime), and scored in this process by one ``Classifier`` (the digit model, and the line
+reader's check), block by block, so output starts before a large folder is done.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from mnist_infer.cli.inputs import Entry, expand_paths
 from mnist_infer.cli.output import ResultTable, json_record
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
+    from mnist_infer import PreparedDigit
     from mnist_infer.classifier import Classifier
     from mnist_infer.results import Prediction
 
-    #: A framed digit, or the error line of an input that could not be framed.
-    Framed: TypeAlias = npt.NDArray[np.float32] | str
+    #: A prepared digit, or the error line of an input that could not be prepared.
+    Framed: TypeAlias = PreparedDigit | str
 
 __all__ = [
     "InputTask",
@@ -169,13 +168,13 @@ def load_classifier(
 
 
 def prepare_entry(entry: Entry) -> Framed:
-    """Decode and frame one input; return the 28x28, or the error line naming the input.
+    """Decode and frame one input and make its line; or the error line naming the input.
 
     Runs in worker processes too, so it returns errors as text instead of raising them.
     """
-    from mnist_infer import preprocess
+    from mnist_infer import prepare_digit
 
-    return prepared(entry, preprocess)
+    return prepared(entry, prepare_digit)
 
 
 def prepared(entry: Entry, prepare: Callable[..., _T]) -> _T | str:
@@ -251,14 +250,13 @@ def _scored_alone(
 def _score(
     classifier: Classifier, labels: list[str], block: list[Framed]
 ) -> list[Prediction | str]:
-    """Score a block's framed digits in one go; errors (str) stay in their places."""
-    import numpy as np
-
+    """Score a block's prepared digits in one go; errors (str) stay in their places."""
     good = [index for index, item in enumerate(block) if not isinstance(item, str)]
     outcomes: list[Prediction | str] = [item if isinstance(item, str) else "" for item in block]
     if good:
         names = [labels[index] for index in good]
-        scored = classifier.classify_framed(np.stack([block[index] for index in good]), names)
+        digits = [item for index in good if not isinstance(item := block[index], str)]
+        scored = classifier.classify_framed(digits, names)
         for index, outcome in zip(good, scored, strict=True):
             outcomes[index] = outcome if not isinstance(outcome, Exception) else str(outcome)
     return outcomes

@@ -210,26 +210,24 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 def _classify(
     classifier: Any, uploads: Sequence[Upload], top_k: int, framed: bool, max_pixels: int
 ) -> list[dict[str, Any]]:
-    """Frame each upload, score the good ones in one model call; records in upload order."""
-    import numpy as np
-
-    from mnist_infer import preprocess
+    """Prepare each upload, score the good ones in one model call; records in upload order."""
+    from mnist_infer import prepare_digit
 
     def frame_and_score(batch: list[Upload]) -> list[tuple[Any, Any] | Exception]:
         digits: list[Any] = []
         for upload in batch:
             try:
-                digits.append(preprocess(upload.data, name=upload.name, max_pixels=max_pixels))
+                digits.append(prepare_digit(upload.data, name=upload.name, max_pixels=max_pixels))
             except MnistInferError as error:
                 digits.append(error)
-        good = [index for index, digit in enumerate(digits) if isinstance(digit, np.ndarray)]
+        good = [index for index, digit in enumerate(digits) if not isinstance(digit, Exception)]
         outcomes: list[tuple[Any, Any] | Exception] = list(digits)
         if good:
-            stack = np.stack([digits[index] for index in good])
-            scored = classifier.classify_framed(stack, [batch[index].name for index in good])
+            prepared = [digits[index] for index in good]
+            scored = classifier.classify_framed(prepared, [batch[index].name for index in good])
             for index, outcome in zip(good, scored, strict=True):
                 is_error = isinstance(outcome, Exception)
-                outcomes[index] = outcome if is_error else (outcome, digits[index])
+                outcomes[index] = outcome if is_error else (outcome, digits[index].framed)
         return outcomes
 
     def record(upload: Upload, outcome: tuple[Any, Any]) -> dict[str, Any]:

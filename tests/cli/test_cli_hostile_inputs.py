@@ -272,13 +272,19 @@ def test_closed_streams_are_one_clear_line(digit_file: Path, redirect: str, expe
 
 @pytest.mark.parametrize("args", [["predict", "-"], ["predict", "--json", "-k", "3", "-"]])
 def test_ctrl_c_says_interrupted_with_or_without_options(args: list[str]) -> None:
+    # A shell's background job starts with SIGINT ignored, and a child inherits that: the
+    # command must meet Ctrl-C as a terminal would send it, however pytest was started.
     process = subprocess.Popen(
-        [EXECUTABLE, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [EXECUTABLE, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(3)  # started and waiting for stdin
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr.decode()
     assert stderr.decode().strip() == "mnist-infer: interrupted"
     assert stdout == b""
 

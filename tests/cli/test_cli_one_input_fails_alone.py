@@ -20,8 +20,8 @@ from mnist_infer import Classifier, NoDigitFoundError
 from mnist_infer.cli import app
 
 #: The method each command scores a block with, and the SDK function it prepares inputs with.
-SCORING = {"predict": "classify_framed", "read": "read_segmented"}
-PREPARING = {"predict": "preprocess", "read": "segment"}
+SCORING = {"predict": "classify_framed", "read": "read_lines"}
+PREPARING = {"predict": "prepare_digit", "read": "prepare_line"}
 
 
 def _failing_for(real: Any, bad: str, error: Exception) -> Any:

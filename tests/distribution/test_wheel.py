@@ -43,7 +43,7 @@ def wheel_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir
 
 
-def test_wheel_holds_the_package_and_the_model_and_nothing_else(wheel: Path) -> None:
+def test_wheel_holds_the_package_and_the_models_and_nothing_else(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         shipped_model = archive.read("mnist_infer/model/mnist-mlp.onnx")
@@ -55,6 +55,13 @@ def test_wheel_holds_the_package_and_the_model_and_nothing_else(wheel: Path) -> 
     digest = hashlib.sha256(shipped_model).hexdigest()
     assert digest == hashlib.sha256((ROOT / "models" / "mnist-mlp.onnx").read_bytes()).hexdigest()
     assert shipped_checksum.split()[0] == digest
+    with zipfile.ZipFile(wheel) as archive:
+        reader = archive.read("mnist_infer/model/line-reader.onnx")
+        reader_checksum = archive.read("mnist_infer/model/line-reader.onnx.sha256").decode()
+    reader_digest = hashlib.sha256(reader).hexdigest()
+    expected = hashlib.sha256((ROOT / "models" / "line-reader.onnx").read_bytes()).hexdigest()
+    assert reader_digest == expected
+    assert reader_checksum.split()[0] == reader_digest
 
 
 def test_installed_wheel_has_no_torch(wheel_venv: Path) -> None:
@@ -74,6 +81,12 @@ def test_installed_cli_classifies_the_example_images(wheel_venv: Path, tmp_path:
     predicted = {Path(row["path"]).name: row["digit"] for row in rows}
     expected = {p.name: int(p.name[0]) for p in examples}
     assert predicted == expected
+    # The shipped line reader reads them too (each is one digit, so its text is that digit).
+    result = _run(wheel_venv / "bin" / "mnist-infer", "read", "--json", *examples, cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    read = {Path(row["path"]).name: row.get("text") for row in rows}
+    assert sum(read[name] == str(digit) for name, digit in expected.items()) >= len(examples) - 1
 
 
 def test_the_base_install_is_light_and_the_extras_stay_extras(

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnist_infer import Classifier
-from mnist_infer.images import ink_channel, load_image
-from mnist_infer.levels import ink_levels
+from mnist_infer.frontend.decode import ink_channel, load_image
+from mnist_infer.frontend.levels import ink_levels
 
 Colour = tuple[int, int, int]
 WHITE: Colour = (255, 255, 255)

@@ -7,7 +7,14 @@ from collections import deque
 import numpy as np
 import pytest
 
-from mnist_infer.imageops import Components, box_blur, dilate, label_runs, mask_runs, quantile
+from mnist_infer.frontend.imageops import (
+    Components,
+    box_blur,
+    dilate,
+    label_runs,
+    mask_runs,
+    quantile,
+)
 
 
 def flood_labels(mask: np.ndarray) -> np.ndarray:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_infer.clutter import remove_clutter
-from mnist_infer.framing import frame_digit, frame_pieces
-from mnist_infer.images import SOURCE_SCALE_KEY, load_image
-from mnist_infer.levels import DECODE_SIDE, ink_levels
-from mnist_infer.pieces import InkPieces, find_pieces
+from mnist_infer.frontend.clutter import remove_clutter
+from mnist_infer.frontend.decode import SOURCE_SCALE_KEY, load_image
+from mnist_infer.frontend.framing import frame_digit, frame_pieces
+from mnist_infer.frontend.levels import DECODE_SIDE, ink_levels
+from mnist_infer.frontend.pieces import InkPieces, find_pieces
 
 # Two strokes far apart, (left, top, right, bottom) as fractions of the page.
 ONE = (0.15, 0.2, 0.22, 0.7)

@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw
 from mnist_infer import preprocess
 from mnist_infer.contract import BOX_SIDE, MNIST_CENTRE
 from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.framing import frame_digit
-from mnist_infer.images import load_image
+from mnist_infer.frontend.decode import load_image
+from mnist_infer.frontend.framing import frame_digit
 
 # A "7" with a crossbar: asymmetric in both axes, so flips and rotations are visible.
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.42, 0.85)]

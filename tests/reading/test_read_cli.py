@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mnist_infer.cli import app
 
 EXECUTABLE = Path(sys.executable).with_name("mnist-infer")
-READING_KEYS = {"path", "text", "confidence", "digits"}
+READING_KEYS = {"path", "text", "confidence", "digits", "unread"}
 
 #: The ``make_number`` fixture: (length, spacing, style, index) -> (bytes, suffix, text).
 NumberMaker = Callable[[int, str, str, int], tuple[bytes, str, str]]

@@ -9,13 +9,15 @@ import pytest
 
 from mnist_infer import (
     Classifier,
+    Line,
     NoDigitFoundError,
+    NotADigitError,
     NotALineError,
     Reading,
     SeveralDigitsError,
 )
 from mnist_infer.errors import InvalidImageError, LineTooLongError
-from mnist_infer.segmentation import Candidate, Lattice, best_reading
+from mnist_infer.frontend.line import MAX_ASPECT
 
 STYLES = ("scan", "photo", "canvas", "light_on_dark", "comb", "ruled")
 
@@ -57,11 +59,15 @@ def test_a_reading_has_boxes_left_to_right_inside_the_image(
         x0, y0, x1, y1 = digit.box
         assert 0 <= x0 < x1 <= width
         assert 0 <= y0 < y1 <= height
-        assert digit.framed.shape == (28, 28)
+        assert digit.framed.shape[0] == 32
         assert digit.confidence == max(digit.probabilities)
+        assert sum(digit.probabilities) == pytest.approx(1.0)
+    rights = [digit.box[2] for digit in reading.digits]
+    assert all(a <= b for a, b in zip(rights, lefts[1:], strict=False))  # spaced: boxes apart
+    assert reading.unread == ()
     assert reading.confidence == pytest.approx(np.prod([d.confidence for d in reading.digits]))
     record = reading.to_dict()
-    assert set(record) == {"path", "text", "confidence", "digits"}
+    assert set(record) == {"path", "text", "confidence", "digits", "unread"}
     assert set(record["digits"][0]) == {"digit", "confidence", "box"}  # type: ignore[index]
 
 
@@ -135,19 +141,6 @@ def test_two_lines_are_not_one_line_of_digits(
         classifier.read(np.concatenate([row, row], axis=0))
 
 
-def test_best_reading_takes_the_best_joint_score() -> None:
-    # Three atoms: each alone, or the first two as one digit.
-    candidates = (
-        Candidate(0, 1, (0, 0, 10, 20), 0.0),
-        Candidate(1, 2, (10, 0, 20, 20), 0.0),
-        Candidate(0, 2, (0, 0, 20, 20), -0.1),
-        Candidate(2, 3, (20, 0, 30, 20), 0.0),
-    )
-    lattice = Lattice(3, candidates, np.zeros((4, 28, 28), np.float32))
-    assert best_reading(lattice, np.log(np.array([0.9, 0.9, 0.99, 0.9]))) == [2, 3]
-    assert best_reading(lattice, np.log(np.array([0.99, 0.99, 0.5, 0.9]))) == [0, 1, 3]
-
-
 #: Digits as polylines in a unit box (x, y from the top left), for drawing lines of any length.
 STROKES = {
     0: [(0.2, 0.1), (0.8, 0.1), (0.8, 0.9), (0.2, 0.9), (0.2, 0.1)],
@@ -196,52 +189,67 @@ def test_a_line_too_long_to_read_is_its_own_error_and_costs_no_other(
     assert str(outcome).startswith(f"item 0 <{len(strip)} bytes>: too long for its height")
 
 
-def test_a_line_at_the_aspect_limit_is_still_read(classifier: Classifier) -> None:
-    from mnist_infer.segmentation import MAX_ASPECT
-
-    digits = [int(d) for d in np.random.default_rng(3).choice(list(STROKES), 24)]
-    reading = classifier.read(drawn_line(digits, (MAX_ASPECT * 100, 100)))
-    assert reading.text == "".join(map(str, digits))
-
-
-def test_read_segmented_keeps_errors_and_unreadable_lattices_in_place(
-    classifier: Classifier, draw: type
+@pytest.mark.mnist
+def test_a_line_at_the_aspect_limit_is_still_read(
+    classifier: Classifier, mnist_test: tuple[np.ndarray, np.ndarray]
 ) -> None:
-    from mnist_infer import segment
+    images, labels = mnist_test
+    chosen = range(100, 100 + MAX_ASPECT)  # 30 digits of 28x28: exactly 30 to 1
+    strip = np.concatenate([images[i] for i in chosen], axis=1)
+    assert strip.shape == (28, 28 * MAX_ASPECT)
+    truth = "".join(str(int(labels[i])) for i in chosen)
+    text = classifier.read(strip).text
+    assert edit_distance(text, truth) <= 2, (text, truth)
 
-    good = segment(draw.digit(7))
-    # Two atoms, but no candidate covers the second: no reading covers the whole line.
-    gap = Lattice(2, (Candidate(0, 1, (0, 0, 10, 20), 0.0),), good.framed[:1])
+
+def edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def test_read_lines_keeps_errors_in_place(classifier: Classifier, draw: type) -> None:
+    from mnist_infer import prepare_line
+
+    good = prepare_line(draw.digit(7))
+    assert isinstance(good, Line)
     stopped = InvalidImageError("upload.png: not a supported image format")
-    outcomes = classifier.read_segmented([good, gap, stopped, good], ["a", "gap", None, None])
+    outcomes = classifier.read_lines([good, stopped, good], ["a", None, None])
     assert isinstance(outcomes[0], Reading)
     assert outcomes[0].text == "7"
     assert outcomes[0].path == "a"
-    assert isinstance(outcomes[1], NoDigitFoundError)
-    assert str(outcomes[1]).startswith("gap: the ink could not be cut into digits")
-    assert outcomes[2] is stopped
-    assert isinstance(outcomes[3], Reading)
-    assert outcomes[3].path is None
+    assert outcomes[1] is stopped
+    assert isinstance(outcomes[2], Reading)
+    assert outcomes[2].path is None
 
 
 def test_an_unexpected_failure_inside_one_input_is_that_inputs_error(
     classifier: Classifier, draw: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug in a stage costs only the input it met: an InternalError in its place, named."""
-    from mnist_infer import InternalError, sources
+    from mnist_infer import InternalError
+    from mnist_infer.frontend import pipeline
 
-    real = sources.number_lattice
+    real = pipeline.line_of
 
-    def flaky(image: object) -> Lattice:
-        if getattr(image, "size", None) == (99, 99):
+    def flaky(found: object) -> Line:
+        if getattr(getattr(found, "levels", None), "source", None) is not None and (
+            found.levels.source.size == (99, 99)  # type: ignore[attr-defined]
+        ):
             raise ZeroDivisionError("division by zero")
-        return real(image)  # type: ignore[arg-type]
+        return real(found)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sources, "number_lattice", flaky)
+    monkeypatch.setattr(pipeline, "line_of", flaky)
     from PIL import Image
 
     good = draw.digit(3)
-    outcomes = classifier.read_each([good, Image.new("L", (99, 99)), good], names=["a", "b", "c"])
+    odd = Image.new("L", (99, 99), 255)
+    odd.paste(0, (40, 20, 50, 80))  # a bar: ink, so the front end reaches the line stage
+    outcomes = classifier.read_each([good, odd, good], names=["a", "b", "c"])
     assert [getattr(o, "text", None) for o in outcomes] == ["3", None, "3"]
     assert isinstance(outcomes[1], InternalError)
     assert str(outcomes[1]) == (
@@ -249,4 +257,105 @@ def test_an_unexpected_failure_inside_one_input_is_that_inputs_error(
         "please report it"
     )
     with pytest.raises(InternalError, match=r"^<PIL image L 99x99>: internal error"):
-        classifier.read(Image.new("L", (99, 99)))
+        classifier.read(odd)
+
+
+@pytest.mark.mnist
+def test_a_column_of_digits_is_not_a_line(
+    classifier: Classifier, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, _ = mnist_test
+    column = np.concatenate([np.pad(images[i], ((2, 2), (8, 8))) for i in range(4)], axis=0)
+    with pytest.raises(NotALineError, match=r"column|lines"):
+        classifier.read(column)
+
+
+@pytest.mark.parametrize("size", [(12000, 100), (9990, 30)])
+def test_a_strip_too_long_is_too_long_for_predict_and_read_never_blank(
+    classifier: Classifier, size: tuple[int, int]
+) -> None:
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("L", size, 255)
+    pen = ImageDraw.Draw(image)
+    for x in range(40, width - 40, 100 if width > 10000 else width):  # ink along it, or one 1
+        pen.line([(x, height * 0.15), (x, height * 0.85)], fill=0, width=max(2, height // 12))
+    buffer = BytesIO()
+    image.save(buffer, format="PNG")
+    for method in (classifier.read, classifier.predict, classifier.classify):
+        with pytest.raises(LineTooLongError, match=f"{width}x{height}"):
+            method(buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        [(20, 40, 380, 46)],  # an underline alone
+        [(60, 20, 220, 90)],  # a solid rectangle
+        [(20 + 20 * k, 20, 25 + 20 * k, 80) for k in range(18)],  # bars, all alike
+    ],
+)
+def test_ink_that_holds_no_digit_is_not_a_digit(classifier: Classifier, mark: list) -> None:
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (400, 110), 255)
+    pen = ImageDraw.Draw(image)
+    for box in mark:
+        pen.rectangle(box, fill=0)
+    buffer = BytesIO()
+    image.save(buffer, format="PNG")
+    with pytest.raises(NotADigitError):
+        classifier.read(buffer.getvalue())
+    with pytest.raises(NotADigitError):
+        classifier.predict(buffer.getvalue())
+
+
+@pytest.mark.mnist
+def test_a_point_between_digits_is_named_and_lowers_the_confidence(
+    classifier: Classifier, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = mnist_test
+    three, one, four = (int(np.flatnonzero(labels == d)[5]) for d in (3, 1, 4))
+    point = np.zeros((28, 10), np.uint8)
+    point[20:26, 2:8] = 255
+    strip = np.concatenate([images[three], point, images[one], images[four]], axis=1)
+    reading = classifier.read(np.pad(strip, 8))
+    digits = "".join(str(d.digit) for d in reading.digits)
+    assert reading.text == digits
+    assert len(reading.unread) == 1  # the point: not read as a digit, not dropped either
+    x0, _, x1, _ = reading.unread[0]
+    assert 8 + 28 - 2 <= x0 < x1 <= 8 + 28 + 10 + 2
+    assert reading.confidence == pytest.approx(
+        0.5 * np.prod([d.confidence for d in reading.digits])
+    )
+    assert reading.to_dict()["unread"] == [list(reading.unread[0])]
+
+
+def test_a_plain_bar_1_beside_a_7_is_read_as_a_1(classifier: Classifier) -> None:
+    # As drawn on the serve page's number canvas: a plain bar, then a 7 in two strokes.
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    width, height = 640, 240
+    image = Image.new("RGB", (width, height), "white")
+    pen = ImageDraw.Draw(image)
+    for stroke in (
+        [(0.3, 0.15), (0.3, 0.85)],
+        [(0.48, 0.2), (0.64, 0.2), (0.58, 0.5), (0.54, 0.82)],
+    ):
+        points = [(x * width, y * height) for x, y in stroke]
+        pen.line(points, fill="black", width=14, joint="curve")
+        for x, y in (points[0], points[-1]):
+            pen.ellipse((x - 7, y - 7, x + 7, y + 7), fill="black")
+    buffer = BytesIO()
+    image.save(buffer, format="PNG")
+    reading = classifier.read(buffer.getvalue())
+    assert reading.text == "17"
+    assert reading.unread == ()
+    assert reading.digits[0].box[2] < reading.digits[1].box[0]

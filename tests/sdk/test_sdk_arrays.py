@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_infer.arrays import as_image, normalise_rows, to_pixels, validate_batch
 from mnist_infer.errors import InvalidInputError
+from mnist_infer.frontend.arrays import as_image, normalise_rows, to_pixels, validate_batch
 
 RNG = np.random.default_rng(0)
 UINT8_BATCH = RNG.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)

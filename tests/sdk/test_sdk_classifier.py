@@ -23,7 +23,13 @@ from mnist_infer import (
     Prediction,
     _model_files,
 )
-from mnist_infer.contract import CHECKSUM_FILENAME, MODEL_FILENAME, MetadataKey
+from mnist_infer.contract import (
+    CHECKSUM_FILENAME,
+    MODEL_FILENAME,
+    MetadataKey,
+    ReaderContract,
+    ReaderMetadataKey,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "models" / MODEL_FILENAME
@@ -220,6 +226,50 @@ def constant_output_model(path: Path, value: float) -> Path:
     return path
 
 
+def constant_output_reader(path: Path, value: float) -> Path:
+    """A line reader honouring ``ReaderContract`` whose every output is ``value``."""
+    c, key = ReaderContract, ReaderMetadataKey
+    constant = numpy_helper.from_array(np.full((11,), value, np.float32), "B")
+    graph = helper.make_graph(
+        [
+            helper.make_node(
+                "AveragePool",
+                ["lines"],
+                ["pooled"],
+                kernel_shape=[c.HEIGHT, c.STRIDE],
+                strides=[c.HEIGHT, c.STRIDE],
+            ),  # [N, 1, 1, W / 4]
+            helper.make_node("Squeeze", ["pooled", "axes"], ["columns"]),  # [N, W / 4]
+            helper.make_node("Unsqueeze", ["columns", "last"], ["column"]),  # [N, W / 4, 1]
+            helper.make_node("Mul", ["column", "zero"], ["zeros"]),
+            helper.make_node("Add", ["zeros", "B"], ["log_probs"]),  # [N, W / 4, 11]
+        ],
+        "constant-reader",
+        [helper.make_tensor_value_info("lines", TensorProto.FLOAT, ["N", 1, c.HEIGHT, "W"])],
+        [helper.make_tensor_value_info("log_probs", TensorProto.FLOAT, ["N", "T", 11])],
+        [
+            constant,
+            numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
+            numpy_helper.from_array(np.array([2], np.int64), "last"),
+            numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    helper.set_model_props(
+        model,
+        {
+            key.CONTRACT_VERSION: str(c.VERSION),
+            key.HEIGHT: str(c.HEIGHT),
+            key.STRIDE: str(c.STRIDE),
+            key.ALPHABET: c.ALPHABET,
+            key.BLANK: str(c.BLANK),
+        },
+    )
+    onnx.save(model, path)
+    return path
+
+
 NOT_FINITE = "the model's output is not finite (NaN or infinity), so it gives no probabilities"
 
 
@@ -227,7 +277,10 @@ NOT_FINITE = "the model's output is not finite (NaN or infinity), so it gives no
 def test_a_model_whose_output_is_not_finite_says_so_in_every_call(
     tmp_path: Path, digit_file: Path, value: float
 ) -> None:
-    broken = Classifier(constant_output_model(tmp_path / "broken.onnx", value))
+    broken = Classifier(
+        constant_output_model(tmp_path / "broken.onnx", value),
+        reader=constant_output_reader(tmp_path / "broken-reader.onnx", value),
+    )
     for call in (broken.predict, broken.predict_proba, broken.classify):
         with pytest.raises(ModelError) as raised:
             call(digit_file)
@@ -236,12 +289,15 @@ def test_a_model_whose_output_is_not_finite_says_so_in_every_call(
         broken.predict(np.zeros((28, 28), np.uint8))
     with pytest.raises(ModelError, match=f"^item 0: {re.escape(NOT_FINITE)}$"):
         broken.predict_proba_framed(np.zeros((1, 28, 28), np.float32))
-    for outcome in (
-        *broken.classify_each([digit_file, np.zeros((28, 28), np.uint8)]),
-        *broken.read_each([digit_file]),
-    ):
+    for outcome in broken.classify_each([digit_file, np.zeros((28, 28), np.uint8)]):
         assert isinstance(outcome, ModelError)
         assert str(outcome).endswith(NOT_FINITE)
+    (reading,) = broken.read_each([digit_file])
+    assert isinstance(reading, ModelError)
+    assert str(reading) == f"{digit_file}: {NOT_FINITE.replace('model', 'line reader')}"
+    # The digit model answers for itself, the reader for itself.
+    checked = Classifier(reader=tmp_path / "broken-reader.onnx").classify_each([digit_file])
+    assert str(checked[0]) == f"{digit_file}: {NOT_FINITE.replace('model', 'line reader')}"
     (framed,) = broken.classify_framed(np.zeros((1, 28, 28), np.float32), ["upload"])
     assert str(framed) == f"upload: {NOT_FINITE}"
 

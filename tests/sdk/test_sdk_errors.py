@@ -109,7 +109,7 @@ def big_jpeg(tmp_path: Path) -> Path:
 
 def argument_cases(classifier: Classifier, digit: Path, big: Path) -> dict[str, tuple[object, str]]:
     """Calls with a wrong argument -> (a thunk making the call, how the error starts)."""
-    from mnist_infer import segment
+    from mnist_infer import prepare_line
 
     framed = np.stack([preprocess(digit)])
     return {
@@ -127,9 +127,9 @@ def argument_cases(classifier: Classifier, digit: Path, big: Path) -> dict[str, 
             lambda: classifier.classify_framed(framed, names=123),  # type: ignore[arg-type]
             "names: expected one name (a str) per input, got int",
         ),
-        "read_segmented([123])": (
-            lambda: classifier.read_segmented([123]),  # type: ignore[list-item]
-            "lattices: item 0 (int) is not a Lattice",
+        "read_lines([123])": (
+            lambda: classifier.read_lines([123]),  # type: ignore[list-item]
+            "lines: item 0 (int) is not a Line",
         ),
         "predict(released memoryview)": (
             lambda: classifier.predict(released_memoryview()),
@@ -151,8 +151,8 @@ def argument_cases(classifier: Classifier, digit: Path, big: Path) -> dict[str, 
             lambda: Classifier(reject_non_digits=None),  # type: ignore[arg-type]
             "reject_non_digits must be True or False",
         ),
-        "segment name=3": (
-            lambda: segment(digit, name=3),  # type: ignore[arg-type]
+        "prepare_line name=3": (
+            lambda: prepare_line(digit, name=3),  # type: ignore[arg-type]
             "name must be a str or None, got int",
         ),
         "load_image max_pixels=0": (
@@ -165,11 +165,15 @@ def argument_cases(classifier: Classifier, digit: Path, big: Path) -> dict[str, 
         ),
         "classify_framed a str": (
             lambda: classifier.classify_framed("digits"),  # type: ignore[arg-type]
-            "images: expected framed digits",
+            "images: expected prepared digits",
         ),
-        "read_segmented a lattice alone": (
-            lambda: classifier.read_segmented(segment(digit)),  # type: ignore[arg-type]
-            "lattices: expected a sequence of Lattice",
+        "read_lines a line alone": (
+            lambda: classifier.read_lines(prepare_line(digit)),  # type: ignore[arg-type]
+            "lines: expected a sequence of Line",
+        ),
+        "decoder='best'": (
+            lambda: Classifier(decoder="best"),  # type: ignore[arg-type]
+            "decoder must be 'beam' or 'greedy'",
         ),
     }
 
@@ -180,17 +184,18 @@ CASES = [
     "preprocess max_pixels",
     "load_image max_side=0",
     "classify_framed names=123",
-    "read_segmented([123])",
+    "read_lines([123])",
     "predict(released memoryview)",
     "classify_each names=123",
     "read_each names of wrong count",
     "shift_views=array",
     "reject_non_digits=None",
-    "segment name=3",
+    "prepare_line name=3",
     "load_image max_pixels=0",
     "to_dict top_k='x'",
     "classify_framed a str",
-    "read_segmented a lattice alone",
+    "read_lines a line alone",
+    "decoder='best'",
 ]
 
 
@@ -228,16 +233,16 @@ def test_an_unexpected_failure_in_the_front_end_costs_only_its_input(
     failure: Exception,
     message: str,
 ) -> None:
-    from mnist_infer import sources
+    from mnist_infer.frontend import pipeline
 
-    real = sources.ink_levels
+    real = pipeline.ink_levels
 
     def flaky(image: Image.Image, *args: object, **kwargs: object) -> object:
         if image.size == (99, 99):
             raise failure
         return real(image, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sources, "ink_levels", flaky)
+    monkeypatch.setattr(pipeline, "ink_levels", flaky)
     odd = Image.new("L", (99, 99))
     outcomes = classifier.classify_each([digit_file, odd, digit_file])
     assert outcomes[0] == outcomes[2]

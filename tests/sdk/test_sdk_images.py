@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from mnist_infer.errors import InvalidImageError, InvalidInputError
-from mnist_infer.images import MAX_PIXELS, load_image
+from mnist_infer.frontend.decode import MAX_PIXELS, load_image
 
 
 def png(image: Image.Image) -> bytes:

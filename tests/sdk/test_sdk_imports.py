@@ -52,12 +52,13 @@ def test_every_public_name_is_what_its_name_says() -> None:
     """No module shares its name with a public function, so importing modules changes nothing."""
     code = (
         "import numpy as np, types\n"
-        "import mnist_infer.framing, mnist_infer.sources, mnist_infer.images\n"
+        "import mnist_infer.frontend.framing, mnist_infer.frontend.pipeline\n"
+        "import mnist_infer.frontend.decode\n"
         "import mnist_infer\n"
         "from mnist_infer import preprocess, load_image\n"
         "print(callable(preprocess), not isinstance(preprocess, types.ModuleType))\n"
-        "print(preprocess is mnist_infer.sources.preprocess,"
-        " load_image is mnist_infer.images.load_image)\n"
+        "print(preprocess is mnist_infer.frontend.pipeline.preprocess,"
+        " load_image is mnist_infer.frontend.decode.load_image)\n"
         "print(preprocess(np.zeros((28, 28), np.uint8)).shape)"
     )
     assert python(code).splitlines() == ["True True", "True True", "(28, 28)"]

@@ -11,8 +11,9 @@ from mnist_infer import (
     InvalidImageError,
     InvalidInputError,
     load_image,
+    prepare_digit,
+    prepare_line,
     preprocess,
-    segment,
 )
 
 LIMIT = 10_000
@@ -32,7 +33,7 @@ def data(draw) -> bytes:
 
 
 def test_the_front_end_functions_take_the_limit(data: bytes) -> None:
-    for call in (load_image, preprocess, segment):
+    for call in (load_image, preprocess, prepare_digit, prepare_line):
         with pytest.raises(InvalidImageError, match=MESSAGE.replace("(", r"\(")):
             call(data, max_pixels=LIMIT)
         call(data)  # under the default limit

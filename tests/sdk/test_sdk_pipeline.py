@@ -21,7 +21,7 @@ BASE = {
     "mnist_infer.contract",
     "mnist_infer.errors",
     "mnist_infer.naming",
-    "mnist_infer.imageops",
+    "mnist_infer.frontend.imageops",
     "mnist_infer.regular_files",
     "mnist_infer._cores",
     "mnist_infer._model_files",
@@ -52,24 +52,77 @@ def stages_entered(call: Any) -> list[str]:
 def test_an_image_file_goes_through_the_stages_in_order(
     classifier: Classifier, digit_file: Path
 ) -> None:
+    classifier.predict(digit_file)  # the line reader loads on first use
     path = stages_entered(lambda: classifier.predict(digit_file))
-    # The nine placements are made before the model and combined after it: views twice.
+    # The input is named (inputs); the front end's pipeline runs the stages once: decoding, the
+    # aspect check (line), then up to the ink pieces, which are framed for the digit model and
+    # made into the line image the reader checks. The nine
+    # placements are made before the digit model and combined after it (views twice); the
+    # reader's output is judged (line_check): decoded (answer, ctc) into the digits it read,
+    # weighed against its doubt (ctc), and its unread ink looked at for plain-bar 1s (answer).
     assert path == [
         "classifier",
-        "sources",
-        "images",
-        "levels",
-        "clutter",
-        "pieces",
-        "segmentation",
-        "framing",
+        "inputs",
+        "frontend.pipeline",
+        "frontend.decode",
+        "frontend.line",
+        "frontend.levels",
+        "frontend.clutter",
+        "frontend.pieces",
+        "frontend.framing",
+        "frontend.line",
         "views",
         "session",
-        "arrays",
+        "frontend.arrays",
         "views",
+        "reader",
+        "line_check",
+        "answer",
+        "ctc",
+        "answer",
+    ], path
+
+
+def test_a_number_goes_through_the_line_stage_and_the_reader(
+    classifier: Classifier, digit_file: Path
+) -> None:
+    classifier.read(digit_file)
+    path = stages_entered(lambda: classifier.read(digit_file))
+    # A line no wider than one digit is framed for the digit model too (pieces choose the
+    # digit, framing frames it); the reader reads the line, the digit model scores the framed
+    # digit at nine placements (views, session, views), and predict's check judges the line
+    # (line_check, with the reader's digits again): one digit, so the digit model's answer is
+    # the reading. The reading's boxes come from the line's map back to the source (line).
+    assert path == [
+        "classifier",
+        "inputs",
+        "frontend.pipeline",
+        "frontend.decode",
+        "frontend.line",
+        "frontend.levels",
+        "frontend.clutter",
+        "frontend.pieces",
+        "frontend.line",
+        "frontend.pieces",
+        "frontend.framing",
+        "frontend.line",
+        "reader",
+        "answer",
+        "ctc",
+        "frontend.line",
+        "results",
+        "views",
+        "session",
+        "frontend.arrays",
+        "views",
+        "line_check",
+        "answer",
+        "ctc",
+        "answer",
+        "results",
     ], path
 
 
 def test_an_mnist_array_skips_decoding_and_framing(classifier: Classifier) -> None:
     path = stages_entered(lambda: classifier.predict(np.zeros((28, 28), np.uint8)))
-    assert path == ["classifier", "arrays", "session", "arrays"], path
+    assert path == ["classifier", "frontend.arrays", "session", "frontend.arrays"], path

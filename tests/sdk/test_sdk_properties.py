@@ -14,9 +14,10 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from mnist_infer import Classifier, InvalidImageError, InvalidInputError, MnistInferError
-from mnist_infer.arrays import to_pixels
-from mnist_infer.images import load_image
-from mnist_infer.sources import Source, frame_source
+from mnist_infer.frontend.arrays import to_pixels
+from mnist_infer.frontend.decode import load_image
+from mnist_infer.frontend.pipeline import frame_source
+from mnist_infer.inputs import Source
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

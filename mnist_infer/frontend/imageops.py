@@ -1,7 +1,7 @@
 """Generic image operations on numpy arrays: blurs, binary morphology, labelling, thresholds.
 
 Pure functions with no knowledge of digits or MNIST, so each one can be tested on its own
-against a brute-force reference. ``mnist_infer.framing`` builds the front end out of them.
+against a brute-force reference. ``mnist_infer.frontend.framing`` builds the front end out of them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ BoolImage = npt.NDArray[np.bool_]
 #: (top, bottom, left, right) in pixels, bottom and right exclusive.
 Box = tuple[int, int, int, int]
 #: Called with (stage name, image) for every intermediate stage of the front end
-#: (``mnist_infer.framing.frame_digit``'s ``trace``).
+#: (``mnist_infer.frontend.framing.frame_digit``'s ``trace``).
 TraceCallback = Callable[[str, FloatImage], None]
 
 

@@ -3,8 +3,9 @@
 MNIST digits are white ink on black, size-normalised so the digit fits a 20x20 box keeping its
 aspect ratio (anti-aliased), then placed in 28x28 with the centre of mass at the centre. The
 earlier stages of the front end bring a real image to "bright ink on a zero background" at a
-small analysis size (``mnist_infer.levels``), take the clutter out (``mnist_infer.clutter``)
-and group the ink into pieces (``mnist_infer.pieces``). Framing then:
+small analysis size (``mnist_infer.frontend.levels``), take the clutter out
+(``mnist_infer.frontend.clutter``) and group the ink into pieces (``mnist_infer.frontend.pieces``).
+Framing then:
 
 1. looks closer where the digit is small at analysis size: its window is redone from the
    full-resolution image at a size where the digit is ``FINE_SIDE`` pixels long;
@@ -25,10 +26,10 @@ from typing import Final
 import numpy as np
 from PIL import Image
 
-from mnist_infer.clutter import remove_clutter
 from mnist_infer.contract import BOX_SIDE, IMAGE_SIDE, MNIST_CENTRE
 from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.imageops import (
+from mnist_infer.frontend.clutter import remove_clutter
+from mnist_infer.frontend.imageops import (
     BoolImage,
     Components,
     FloatImage,
@@ -40,8 +41,8 @@ from mnist_infer.imageops import (
     gaussian_blur,
     quantile,
 )
-from mnist_infer.levels import InkEvidence, find_ink, ink_levels
-from mnist_infer.pieces import InkPieces, Piece, find_pieces
+from mnist_infer.frontend.levels import InkEvidence, find_ink, ink_levels
+from mnist_infer.frontend.pieces import InkPieces, Piece, find_pieces
 
 __all__ = ["TraceCallback", "frame_digit", "frame_pieces"]
 

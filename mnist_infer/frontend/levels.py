@@ -26,7 +26,8 @@ import numpy as np
 from PIL import Image
 
 from mnist_infer.errors import InvalidInputError, NoDigitFoundError
-from mnist_infer.imageops import (
+from mnist_infer.frontend.decode import SOURCE_SCALE_KEY
+from mnist_infer.frontend.imageops import (
     BoolImage,
     Box,
     FloatImage,
@@ -38,7 +39,6 @@ from mnist_infer.imageops import (
     otsu_threshold,
     quantile,
 )
-from mnist_infer.images import SOURCE_SCALE_KEY
 
 __all__ = [
     "ANALYSIS_SIDE",

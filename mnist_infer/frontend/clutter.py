@@ -1,7 +1,7 @@
 """Clutter removal: printed lines, rings drawn round the digit, underlines; before any framing.
 
-Works on the ink mask at analysis size (``mnist_infer.levels``) and returns it without the
-clutter, so that the ink pieces that ``mnist_infer.pieces`` finds are the writing alone:
+Works on the ink mask at analysis size (``mnist_infer.frontend.levels``) and returns it without the
+clutter, so that the ink pieces that ``mnist_infer.frontend.pieces`` finds are the writing alone:
 
 * **Printed lines** (notebook rules, squared paper, box borders, comb fields): straight runs of
   ink much longer than they are thick. A line counts as printed when it spans (almost) the
@@ -16,7 +16,7 @@ clutter, so that the ink pieces that ``mnist_infer.pieces`` finds are the writin
   both sides (a 2's base, even broken off, starts where its diagonal ends).
 
 Specks and other marks away from the digit are left to the digit's selection in
-``mnist_infer.pieces``, which keeps only the main ink mass and what lies close to it.
+``mnist_infer.frontend.pieces``, which keeps only the main ink mass and what lies close to it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from mnist_infer.imageops import (
+from mnist_infer.frontend.imageops import (
     BoolImage,
     Box,
     Components,

@@ -3,8 +3,8 @@
 A piece is a connected group of ink (pieces within one analysis pixel of each other count as
 one, which also rejoins strokes broken by a thin pen or a binarization). Each piece carries its
 box in source-image pixels and its ink mass, so that code reading one digit or several can
-choose pieces by position and size, and ``mnist_infer.framing.frame_pieces`` frames any set of
-them.
+choose pieces by position and size, and ``mnist_infer.frontend.framing.frame_pieces`` frames any
+set of them.
 
 ``InkPieces.digit`` chooses the digit of a one-digit image: the piece with the most ink, plus
 the pieces close to it that hold a fair share of ink; everything else (specks, a stray dot, a
@@ -19,10 +19,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from mnist_infer.clutter import Cleaned
 from mnist_infer.errors import NoDigitFoundError
-from mnist_infer.imageops import BoolImage, Box, box_gap
-from mnist_infer.levels import InkLevels
+from mnist_infer.frontend.clutter import Cleaned
+from mnist_infer.frontend.imageops import BoolImage, Box, box_gap
+from mnist_infer.frontend.levels import InkLevels
 
 __all__ = ["InkPieces", "Piece", "find_pieces"]
 
