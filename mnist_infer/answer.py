@@ -15,7 +15,7 @@ reader reads one digit in a line framed for the digit model too, the digit model
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -35,7 +35,6 @@ __all__ = [
     "one_digit",
     "plain_ones",
     "reading_of",
-    "whole_line_digit",
 ]
 
 LogProbs = npt.NDArray[np.float32]
@@ -251,54 +250,38 @@ def _is_plain_one(box: Box, log_probs: LogProbs) -> bool:
 
 
 def one_digit(
-    reading: Reading, probabilities: npt.NDArray[np.float32], framed: npt.NDArray[np.float32]
-) -> Reading:
-    """Return a one-digit reading with the digit model's answer instead of the reader's.
-
-    ``probabilities``: the digit model's ten for the ``framed`` ink. The box and the unread ink
-    stay the reader's.
-    """
-    (read,) = reading.digits
-    row = np.asarray(probabilities, dtype=np.float64)
-    digit = int(row.argmax())
-    answer = DigitReading(
-        digit=digit,
-        confidence=float(row[digit]),
-        probabilities=tuple(float(p) for p in row),
-        box=read.box,
-        framed=framed,
-    )
-    return replace(
-        reading,
-        text=str(digit),
-        confidence=answer.confidence * UNREAD_FACTOR ** len(reading.unread),
-        digits=(answer,),
-    )
-
-
-def whole_line_digit(
     line: Line,
+    reading: Reading | None,
     probabilities: npt.NDArray[np.float32],
     framed: npt.NDArray[np.float32],
     path: str | None,
 ) -> Reading:
-    """Return the reading of a line that holds one digit: the digit model's answer, boxed whole.
+    """Return a line's one-digit reading with the digit model's answer instead of the reader's.
 
-    For a line the check takes for one digit where the reader read none or several: its box is
-    the line's whole ink, and no ink is left unread.
+    ``probabilities``: the digit model's ten for the ``framed`` ink. Where the reader read one
+    digit (``reading``), its box and the unread ink stay the reader's; where it read none or
+    several, the box is the line's whole ink and no ink is left unread.
     """
-    width = line.image.shape[1]
-    top, bottom, left, right = _ink_box(line.image, 0, width)
+    if reading is not None and len(reading.digits) == 1:
+        box, unread = reading.digits[0].box, reading.unread
+    else:
+        box, unread = line.source_box(*_ink_box(line.image, 0, line.image.shape[1])), ()
     row = np.asarray(probabilities, dtype=np.float64)
     digit = int(row.argmax())
     answer = DigitReading(
         digit=digit,
         confidence=float(row[digit]),
         probabilities=tuple(float(p) for p in row),
-        box=line.source_box(top, bottom, left, right),
+        box=box,
         framed=framed,
     )
-    return Reading(path=path, text=str(digit), confidence=answer.confidence, digits=(answer,))
+    return Reading(
+        path=path,
+        text=str(digit),
+        confidence=answer.confidence * UNREAD_FACTOR ** len(unread),
+        digits=(answer,),
+        unread=unread,
+    )
 
 
 def _bounds(decoded: Decoded, width: int) -> list[tuple[int, int]]:

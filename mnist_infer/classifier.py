@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from mnist_infer.answer import one_digit, reading_of, whole_line_digit
+from mnist_infer.answer import one_digit, reading_of
 from mnist_infer.contract import IMAGE_SIDE, NUM_CLASSES, NUM_PIXELS, ReaderContract
 from mnist_infer.ctc import Decoder
 from mnist_infer.errors import (
@@ -399,10 +399,8 @@ class Classifier:
             verdict = check_line(line, scores[index], self._decoder, row)
             if verdict.several or verdict.marks or verdict.nothing:
                 continue
-            if isinstance(reading, Reading) and len(reading.digits) == 1:
-                answered[index] = one_digit(reading, row, digit)
-            else:
-                answered[index] = whole_line_digit(line, row, digit, paths[index])
+            read = reading if isinstance(reading, Reading) else None
+            answered[index] = one_digit(line, read, row, digit, paths[index])
         return answered
 
     def _reading(
