@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,10 @@ from mnist_infer import (
 )
 from mnist_infer.errors import InvalidImageError, LineTooLongError
 from mnist_infer.frontend.line import MAX_ASPECT
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from read_numbers import edit_distance
 
 STYLES = ("scan", "photo", "canvas", "light_on_dark", "comb", "ruled")
 
@@ -200,16 +206,6 @@ def test_a_line_at_the_aspect_limit_is_still_read(
     truth = "".join(str(int(labels[i])) for i in chosen)
     text = classifier.read(strip).text
     assert edit_distance(text, truth) <= 2, (text, truth)
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
 
 
 def test_read_lines_keeps_errors_in_place(classifier: Classifier, draw: type) -> None:
